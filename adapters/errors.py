@@ -1,0 +1,76 @@
+"""Errors raised while turning a draft into per-platform posts.
+
+Request-level problems (the caller sent something we cannot render anywhere) are
+``DraftError`` subclasses carrying a short machine ``code``, a human ``message`` and the
+dotted ``field`` that caused it, so the HTTP layer can answer 400 without knowing the
+engine. A post that merely does not fit one platform is *not* an exception: it is an
+``{"ok": False, "error": ...}`` entry in that platform's preview result.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+class DraftError(ValueError):
+    """The draft cannot be rendered at all; the caller must fix the request."""
+
+    code = "invalid_draft"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class InvalidDraft(DraftError):
+    """The draft's structure is wrong (missing field, wrong type, unknown role)."""
+
+    code = "invalid_draft"
+
+
+class UnknownPlatform(DraftError):
+    code = "unknown_platform"
+
+    def __init__(self, platform: str, field: str | None = "platforms") -> None:
+        super().__init__(f"unknown platform {platform!r}", field)
+        self.platform = platform
+
+
+class UnknownPerson(DraftError):
+    code = "unknown_person"
+
+    def __init__(self, key: str, field: str | None = None) -> None:
+        super().__init__(f"unknown person {key!r}: not in people", field)
+        self.key = key
+
+
+class InvalidHandle(DraftError):
+    code = "invalid_handle"
+
+    def __init__(self, platform: str, handle: str, reason: str, field: str | None = None) -> None:
+        super().__init__(f"invalid {platform} handle {handle!r}: {reason}", field)
+        self.platform = platform
+        self.handle = handle
+
+
+class MissingRatingMapping(DraftError):
+    """A rating the platform has no mapping for; never silently treated as general."""
+
+    code = "missing_rating_mapping"
+
+    def __init__(self, platform: str, rating: str, field: str | None = "artwork.rating") -> None:
+        super().__init__(f"{platform} has no mapping for rating {rating!r}", field)
+        self.platform = platform
+        self.rating = rating
+
+
+class TemplateError(DraftError):
+    """The description template is malformed (e.g. an unterminated ``@[``)."""
+
+    code = "invalid_template"

@@ -1,0 +1,1 @@
+"""The platform-neutral text engine: template parsing, mentions, credits, writers, fitting."""

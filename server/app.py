@@ -1,0 +1,50 @@
+"""The application factory: configuration, then one ``init_app()`` per subsystem."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from server import config as config_module
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build a Creditline app; nothing is started (no worker, no scheduler) until asked to.
+
+    ``config`` overrides defaults and environment; tests pass their database and instance paths
+    here.
+    """
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "CREDITLINE_INSTANCE_PATH"
+    )
+    app = Flask(
+        __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(config_module.DEFAULTS)
+    app.config.from_mapping(config_module.from_environment())
+    if config:
+        app.config.from_mapping(config)
+    config_module.resolve_paths(app.config, app.instance_path)
+    os.makedirs(app.instance_path, exist_ok=True)
+    # Flask refuses bodies beyond this before any view reads them; leave room for form fields.
+    app.config.setdefault(
+        "MAX_CONTENT_LENGTH",
+        app.config["MAX_IMAGE_BYTES"] * app.config["MAX_IMAGES_PER_ARTWORK"] + 1024 * 1024,
+    )
+
+    from server import api, db, errors, health, uploads, vault
+
+    db.init_app(app)
+    vault.init_app(app)
+    uploads.init_app(app)
+    errors.init_app(app)
+    health.init_app(app)
+    api.init_app(app)
+    return app

@@ -1,0 +1,168 @@
+"""Artworks: their images, credits and metadata, kept consistent with the media store."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import directory
+from server.schemas import ArtworkFields, ArtworkOut, CreditOut, ImageOut
+from server.media import MediaError, MediaStore, StoredImage
+from server.models import Artwork, ArtworkImage, Credit, User
+
+log = logging.getLogger(__name__)
+
+_PUBLIC_ALPHABET = string.ascii_letters + string.digits
+
+
+class ArtworkInvalid(ValueError):
+    def __init__(self, message: str, field: str | None = None, status: int = 400,
+                 code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message, self.field, self.status, self.code = message, field, status, code
+
+
+def new_public_id() -> str:
+    """Short, unguessable ids for public pages (62^10 ≈ 8e17: no enumeration)."""
+    return "".join(secrets.choice(_PUBLIC_ALPHABET) for _ in range(10))
+
+
+def find(session: Session, user: User, artwork_id: int) -> Artwork | None:
+    artwork = session.get(Artwork, artwork_id)
+    return artwork if artwork is not None and artwork.user_id == user.id else None
+
+
+def list_artworks(session: Session, user: User) -> list[Artwork]:
+    query = select(Artwork).where(Artwork.user_id == user.id).order_by(Artwork.id.desc())
+    return list(session.scalars(query.limit(500)))
+
+
+def create(
+    session: Session,
+    user: User,
+    data: ArtworkFields,
+    uploads: list[BinaryIO],
+    store: MediaStore,
+    max_images: int,
+) -> Artwork:
+    """Create the artwork and store its images; on any failure no new image file is left."""
+    if len(uploads) > max_images:
+        raise ArtworkInvalid(f"at most {max_images} images per artwork", "images")
+    if data.alt_text and len(data.alt_text) > len(uploads):
+        raise ArtworkInvalid(
+            f"{len(data.alt_text)} alt texts for {len(uploads)} images", "alt_text"
+        )
+    artwork = Artwork(user_id=user.id, public_id=new_public_id(), title=data.title,
+                      rating=data.rating)
+    apply(session, user, artwork, data)
+    session.add(artwork)
+    stored: list[StoredImage] = []
+    try:
+        for index, upload in enumerate(uploads):
+            try:
+                stored.append(store.save(upload))
+            except MediaError as exc:
+                raise ArtworkInvalid(
+                    f"image {index + 1}: {exc.message}", f"images.{index}", exc.status, exc.code
+                ) from exc
+        alt = list(data.alt_text or [])
+        for position, image in enumerate(stored):
+            artwork.images.append(
+                ArtworkImage(
+                    position=position,
+                    sha256=image.sha256,
+                    media_type=image.media_type,
+                    width=image.width,
+                    height=image.height,
+                    size=image.size,
+                    alt_text=alt[position] if position < len(alt) else "",
+                )
+            )
+        session.flush()
+    except Exception:
+        session.rollback()
+        forget_unused(session, store, (image.sha256 for image in stored))
+        raise
+    return artwork
+
+
+def apply(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -> None:
+    """Copy the fields that were sent onto the artwork; credits replace the whole list."""
+    for field in ("title", "description", "rating", "content_flags", "tags"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(artwork, field, value)
+    if data.credits is not None:
+        credits = []
+        for position, credit in enumerate(data.credits):
+            person = directory.find(session, user, credit.person)
+            if person is None:
+                raise ArtworkInvalid(
+                    f"unknown person {credit.person!r}: add them to your people first",
+                    f"credits.{position}.person",
+                )
+            credits.append(Credit(position=position, role=credit.role, person=person,
+                                  character=credit.character))
+        artwork.credits = credits
+    if data.alt_text is not None and artwork.images:
+        if len(data.alt_text) > len(artwork.images):
+            raise ArtworkInvalid(
+                f"{len(data.alt_text)} alt texts for {len(artwork.images)} images", "alt_text"
+            )
+        for image, text in zip(artwork.images, data.alt_text, strict=False):
+            image.alt_text = text
+
+
+def delete(session: Session, store: MediaStore, artwork: Artwork) -> None:
+    hashes = [image.sha256 for image in artwork.images]
+    session.delete(artwork)
+    session.commit()
+    forget_unused(session, store, hashes)
+
+
+def forget_unused(session: Session, store: MediaStore, hashes: Iterable[str]) -> None:
+    """Delete image files no artwork refers to any more (files are shared by content)."""
+    for sha in set(hashes):
+        if session.scalar(select(ArtworkImage.id).where(ArtworkImage.sha256 == sha).limit(1)):
+            continue
+        store.delete(sha)
+        log.info("removed unused image %s", sha[:12])
+
+
+def to_out(artwork: Artwork, image_url: str) -> ArtworkOut:
+    """``image_url`` is a format string with ``{id}`` and ``{position}``."""
+    return ArtworkOut(
+        id=artwork.id,
+        public_id=artwork.public_id,
+        title=artwork.title,
+        description=artwork.description,
+        rating=artwork.rating,
+        content_flags=artwork.content_flags,
+        tags=artwork.tags,
+        credits=[
+            CreditOut(role=c.role, person=c.person.key, character=c.character)
+            for c in artwork.credits
+        ],
+        images=[
+            ImageOut(
+                position=i.position,
+                sha256=i.sha256,
+                media_type=i.media_type,
+                width=i.width,
+                height=i.height,
+                size=i.size,
+                alt_text=i.alt_text,
+                url=image_url.format(id=artwork.id, position=i.position),
+            )
+            for i in artwork.images
+        ],
+        published_at=artwork.published_at,
+        created_at=artwork.created_at,
+        updated_at=artwork.updated_at,
+    )

@@ -1,0 +1,200 @@
+"""The ``creditline`` command: run the service and the worker, manage the database, users,
+tokens and the people directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+import pydantic
+from flask import Flask
+
+from server import auth, db, directory
+from server.app import create_app
+from server.models import User
+from server.schemas import PeopleImport
+
+log = logging.getLogger(__name__)
+
+
+def _app(ctx: click.Context) -> Flask:
+    if ctx.obj is None:
+        ctx.obj = create_app()
+    return ctx.obj
+
+
+def _user(session: Any, username: str) -> User:
+    from sqlalchemy import select
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}; create one with 'creditline user create'")
+    return user
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Creditline: post artworks to many sites with every credit intact.
+
+    Settings come from CREDITLINE_* environment variables (see the README); by default the data
+    lives in ./instance (SQLite database, credential key, uploaded images).
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-worker", is_flag=True, help="Serve HTTP only; run 'creditline worker' apart.")
+@click.option("--debug", is_flag=True, help="Flask's debugger and reloader (development only).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, no_worker: bool, debug: bool) -> None:
+    """Upgrade the database, then serve the web app and API with an in-process worker."""
+    from server.worker import build_scheduler
+
+    app = _app(ctx)
+    db.upgrade(db.engine_for(app))
+    # With the reloader, only the child process (WERKZEUG_RUN_MAIN) may start the worker,
+    # or every delivery tick would run twice.
+    reloader_parent = debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+    scheduler = None
+    if not no_worker and not reloader_parent:
+        scheduler = build_scheduler(app)
+        scheduler.start()
+    click.echo(f"Creditline on http://{host}:{port}/ (database: {db.engine_for(app).dialect.name})")
+    try:
+        if debug:
+            app.run(host=host, port=port, debug=True)
+        else:
+            import waitress
+
+            waitress.serve(app, host=host, port=port, threads=8, ident="creditline")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the delivery worker alone (for extra worker processes or machines)."""
+    from server.worker import build_scheduler
+
+    app = _app(ctx)
+    db.upgrade(db.engine_for(app))
+    click.echo("worker running; Ctrl-C stops it")
+    try:
+        build_scheduler(app, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create or migrate the tables (safe to run repeatedly)."""
+    app = _app(ctx)
+    db.upgrade(db.engine_for(app), revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Artist accounts on this instance."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="CREDITLINE_PASSWORD", help="Read from a prompt or $CREDITLINE_PASSWORD.")
+@click.pass_context
+def user_create(ctx: click.Context, username: str, password: str) -> None:
+    """Create a user who can sign in and hold API tokens."""
+    app = _app(ctx)
+    db.upgrade(db.engine_for(app))
+    with db.session_scope(app) as session:
+        try:
+            auth.create_user(session, username, password)
+        except auth.UserExists as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"created user {username}")
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise it by.")
+@click.pass_context
+def token_create(ctx: click.Context, username: str, name: str) -> None:
+    """Print a new API token for USERNAME (shown once; only its hash is stored)."""
+    app = _app(ctx)
+    with db.session_scope(app) as session:
+        token = auth.create_token(session, _user(session, username), name)
+    click.echo(token)
+
+
+@main.group("people")
+def people_group() -> None:
+    """The people directory (who you credit)."""
+
+
+@people_group.command("import")
+@click.argument("file", type=click.File("r"))
+@click.option("--user", "username", required=True, help="Whose directory.")
+@click.pass_context
+def people_import(ctx: click.Context, file: Any, username: str) -> None:
+    """Create or update people from a JSON file ({"people": [...]}, as 'export' writes)."""
+    app = _app(ctx)
+    try:
+        data = PeopleImport.model_validate(json.load(file))
+    except ValueError as exc:  # JSON errors and pydantic.ValidationError alike
+        raise click.ClickException(f"{file.name}: {_describe(exc)}") from exc
+    with db.session_scope(app) as session:
+        try:
+            created, updated = directory.import_people(session, _user(session, username),
+                                                       data.people)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{created} created, {updated} updated")
+
+
+@people_group.command("export")
+@click.argument("file", type=click.File("w"), default="-")
+@click.option("--user", "username", required=True, help="Whose directory.")
+@click.pass_context
+def people_export(ctx: click.Context, file: Any, username: str) -> None:
+    """Write the directory as JSON to FILE (default: standard output)."""
+    app = _app(ctx)
+    with db.session_scope(app) as session:
+        people = directory.export_people(session, _user(session, username))
+    json.dump({"people": people}, file, indent=2, ensure_ascii=False)
+    file.write("\n")
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors(include_url=False)[0]
+        return ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]
+    return str(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Configuration defaults and environment overrides.
+
+Every setting has a default that works for a single artist on one machine (SQLite under the
+instance folder); operators override them through ``CREDITLINE_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CREDITLINE_"
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite file ``creditline.sqlite3`` in the instance folder
+    "SECRET_KEY_FILE": None,  # None: ``credentials.key`` in the instance folder
+    "SECRET_KEY": None,  # Fernet key(s) for credentials, comma-separated; beats the key file
+    "MEDIA_DIR": None,  # None: ``media/`` in the instance folder
+    "MAX_IMAGE_BYTES": 50 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 89_000_000,  # at or below Pillow's own bomb warning
+    "MAX_IMAGES_PER_ARTWORK": 10,
+    "START_WORKER": False,  # the CLI's ``serve`` turns this on; tests and WSGI hosts do not
+    "LEASE_SECONDS": 300,
+}
+
+# Settings read from the environment and how to convert them.
+_ENV_TYPES: dict[str, type] = {
+    "DATABASE_URL": str,
+    "SECRET_KEY_FILE": str,
+    "SECRET_KEY": str,
+    "MEDIA_DIR": str,
+    "MAX_IMAGE_BYTES": int,
+    "MAX_IMAGE_PIXELS": int,
+    "MAX_IMAGES_PER_ARTWORK": int,
+    "LEASE_SECONDS": int,
+}
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) -> dict[str, Any]:
+    """Read ``CREDITLINE_<NAME>`` overrides; a malformed number is a startup error, not a guess."""
+    found: dict[str, Any] = {}
+    for name, kind in _ENV_TYPES.items():
+        raw = environ.get(ENV_PREFIX + name)
+        if raw is None or raw == "":
+            continue
+        try:
+            found[name] = kind(raw)
+        except ValueError as exc:
+            raise RuntimeError(f"{ENV_PREFIX}{name} must be {kind.__name__}, got {raw!r}") from exc
+    return found
+
+
+def resolve_paths(config: dict[str, Any], instance_path: str) -> None:
+    """Fill the instance-folder defaults once the instance path is known."""
+    instance = Path(instance_path)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'creditline.sqlite3'}"
+    if not config.get("SECRET_KEY_FILE"):
+        config["SECRET_KEY_FILE"] = str(instance / "credentials.key")
+    if not config.get("MEDIA_DIR"):
+        config["MEDIA_DIR"] = str(instance / "media")

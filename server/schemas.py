@@ -1,0 +1,239 @@
+"""Request and response shapes of the artist API, validated by pydantic.
+
+Handles and platform ids are checked against the adapters here, so an invalid handle is
+rejected when the person is saved, not when a post fails weeks later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from adapters import registry
+from adapters.errors import DraftError
+from server.models import ROLES
+
+Rating = Literal["general", "mature", "adult"]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+PersonKey = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_platform(platform: str) -> str:
+    if platform not in registry.platform_ids():
+        known = ", ".join(registry.platform_ids())
+        raise ValueError(f"unknown platform {platform!r} (known: {known})")
+    return platform
+
+
+def check_handles(accounts: dict[str, str]) -> dict[str, str]:
+    checked = {}
+    for platform, handle in accounts.items():
+        check_platform(platform)
+        try:
+            checked[platform] = registry.get(platform).check_handle(handle)
+        except DraftError as exc:
+            raise ValueError(str(exc)) from exc
+    return checked
+
+
+# People ---------------------------------------------------------------------------------------
+
+
+class PersonFields(Strict):
+    name: Name | None = None
+    primary: str | None = Field(None, description="platform id of the primary profile")
+    accounts: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=255)]] | None = (
+        Field(None, description="platform id → handle on that platform")
+    )
+    notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+    @field_validator("accounts")
+    @classmethod
+    def _valid_handles(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else check_handles(value)
+
+
+class PersonCreate(PersonFields):
+    key: PersonKey = Field(description="the key templates use: @[key]")
+    name: Name
+
+    @model_validator(mode="after")
+    def _primary_is_an_account(self) -> PersonCreate:
+        if self.primary is not None and self.primary not in (self.accounts or {}):
+            raise ValueError(f"primary {self.primary!r} is not one of the person's accounts")
+        return self
+
+
+class PersonUpdate(PersonFields):
+    pass
+
+
+class PersonOut(BaseModel):
+    key: str
+    name: str
+    primary: str | None
+    accounts: dict[str, str]
+    notes: str
+    created_at: dt.datetime
+
+
+class PersonList(BaseModel):
+    items: list[PersonOut]
+
+
+class PeopleImport(Strict):
+    people: list[PersonCreate]
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+
+
+# Accounts -------------------------------------------------------------------------------------
+
+
+class AccountFields(Strict):
+    name: Name | None = Field(None, description="the account's public name on the platform")
+    credentials: dict[str, SecretStr] | None = Field(
+        None, description="write-only; never returned"
+    )
+    options: dict[str, Any] | None = Field(None, description="per-account rule overrides")
+
+
+class AccountCreate(AccountFields):
+    platform: str
+    name: Name
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        return check_platform(value)
+
+
+class AccountUpdate(AccountFields):
+    state: Literal["ok", "paused"] | None = None
+
+
+class AccountOut(BaseModel):
+    id: int
+    platform: str
+    name: str
+    credentials: Literal["set", "not set"]
+    options: dict[str, Any]
+    state: str
+    last_error: str | None
+    last_checked_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class AccountList(BaseModel):
+    items: list[AccountOut]
+
+
+# Artworks -------------------------------------------------------------------------------------
+
+
+class CreditIn(Strict):
+    role: Role
+    person: PersonKey
+    character: Name | None = None
+
+
+class ArtworkFields(Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    description: Annotated[str, StringConstraints(max_length=100_000)] | None = None
+    rating: Rating | None = None
+    content_flags: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]] | None = (
+        None
+    )
+    tags: list[Tag] | None = Field(None, max_length=200)
+    credits: list[CreditIn] | None = Field(None, max_length=100)
+    alt_text: list[Annotated[str, StringConstraints(max_length=5000)]] | None = Field(
+        None, description="alt text per image, in image order"
+    )
+
+
+class ArtworkCreate(ArtworkFields):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    rating: Rating
+
+
+class ArtworkUpdate(ArtworkFields):
+    pass
+
+
+class CreditOut(BaseModel):
+    role: str
+    person: str
+    character: str | None
+
+
+class ImageOut(BaseModel):
+    position: int
+    sha256: str
+    media_type: str
+    width: int
+    height: int
+    size: int
+    alt_text: str
+    url: str
+
+
+class ArtworkOut(BaseModel):
+    id: int
+    public_id: str
+    title: str
+    description: str
+    rating: str
+    content_flags: list[str]
+    tags: list[str]
+    credits: list[CreditOut]
+    images: list[ImageOut]
+    published_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ArtworkList(BaseModel):
+    items: list[ArtworkOut]
+
+
+# Deliveries -----------------------------------------------------------------------------------
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    artwork_id: int
+    account_id: int
+    platform: str
+    state: str
+    scheduled_at: dt.datetime
+    attempts: int
+    last_error: str | None
+    remote_id: str | None
+    remote_url: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]

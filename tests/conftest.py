@@ -1,0 +1,131 @@
+"""Shared fixtures: every app-level test runs once on SQLite and once on PostgreSQL.
+
+The schema is migrated once per session per backend (SQLite: into a template file that each
+test copies; PostgreSQL: into the test database, truncated between tests), so every test starts
+from an empty, fully migrated database without paying for migrations each time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from server import auth, create_app, db
+from server.models import Base
+
+POSTGRES_URL = os.environ.get("CREDITLINE_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("CREDITLINE_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    with engine.connect() as conn:  # fold the WAL into the file so a plain copy is complete
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("CREDITLINE_REQUIRE_POSTGRES=1 but CREDITLINE_TEST_POSTGRES_URL is unset")
+        pytest.skip("no PostgreSQL: set CREDITLINE_TEST_POSTGRES_URL (./dev test does)")
+    engine = db.make_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    db.upgrade(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "creditline.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = db.make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "MAX_IMAGE_BYTES": 2 * 1024 * 1024,
+            "MAX_IMAGE_PIXELS": 40_000_000,
+            "MAX_IMAGES_PER_ARTWORK": 4,
+        }
+    )
+    yield app
+    db.engine_for(app).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Artist:
+    """A user with a token, and a client that sends it."""
+
+    username: str
+    token: str
+    client: FlaskClient
+
+    def _headers(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+        return headers
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, headers=self._headers(kwargs), **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.client.post(url, headers=self._headers(kwargs), **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Any:
+        return self.client.patch(url, headers=self._headers(kwargs), **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.client.delete(url, headers=self._headers(kwargs), **kwargs)
+
+
+def make_artist(app: Flask, username: str) -> Artist:
+    with db.session_scope(app) as session:
+        user = auth.create_user(session, username, "correct horse battery staple")
+        token = auth.create_token(session, user, "tests")
+    return Artist(username, token, app.test_client())
+
+
+@pytest.fixture
+def artist(app: Flask) -> Artist:
+    return make_artist(app, "tanraak")
+
+
+@pytest.fixture
+def other_artist(app: Flask) -> Artist:
+    return make_artist(app, "someone_else")
