@@ -34,10 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_module.resolve_paths(app.config, app.instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     # Flask refuses bodies beyond this before any view reads them; leave room for form fields.
-    app.config.setdefault(
-        "MAX_CONTENT_LENGTH",
-        app.config["MAX_IMAGE_BYTES"] * app.config["MAX_IMAGES_PER_ARTWORK"] + 1024 * 1024,
-    )
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        per_request = app.config["MAX_IMAGE_BYTES"] * app.config["MAX_IMAGES_PER_ARTWORK"]
+        app.config["MAX_CONTENT_LENGTH"] = per_request + 1024 * 1024
 
     from server import api, db, errors, health, uploads, vault
 

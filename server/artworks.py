@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import directory
-from server.schemas import ArtworkFields, ArtworkOut, CreditOut, ImageOut
 from server.media import MediaError, MediaStore, StoredImage
 from server.models import Artwork, ArtworkImage, Credit, User
+from server.schemas import ArtworkFields, ArtworkOut, CreditOut, ImageOut
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,9 @@ _PUBLIC_ALPHABET = string.ascii_letters + string.digits
 
 
 class ArtworkInvalid(ValueError):
-    def __init__(self, message: str, field: str | None = None, status: int = 400,
-                 code: str = "invalid") -> None:
+    def __init__(
+        self, message: str, field: str | None = None, status: int = 400, code: str = "invalid"
+    ) -> None:
         super().__init__(message)
         self.message, self.field, self.status, self.code = message, field, status, code
 
@@ -58,8 +59,9 @@ def create(
         raise ArtworkInvalid(
             f"{len(data.alt_text)} alt texts for {len(uploads)} images", "alt_text"
         )
-    artwork = Artwork(user_id=user.id, public_id=new_public_id(), title=data.title,
-                      rating=data.rating)
+    artwork = Artwork(
+        user_id=user.id, public_id=new_public_id(), title=data.title, rating=data.rating
+    )
     apply(session, user, artwork, data)
     session.add(artwork)
     stored: list[StoredImage] = []
@@ -107,8 +109,11 @@ def apply(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -
                     f"unknown person {credit.person!r}: add them to your people first",
                     f"credits.{position}.person",
                 )
-            credits.append(Credit(position=position, role=credit.role, person=person,
-                                  character=credit.character))
+            credits.append(
+                Credit(
+                    position=position, role=credit.role, person=person, character=credit.character
+                )
+            )
         artwork.credits = credits
     if data.alt_text is not None and artwork.images:
         if len(data.alt_text) > len(artwork.images):

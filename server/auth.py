@@ -60,7 +60,9 @@ def create_token(session: Session, user: User, name: str = "default") -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
     )
     if row is None:
         return None

@@ -3,6 +3,7 @@ tokens and the people directory."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 
 def _app(ctx: click.Context) -> Flask:
     if ctx.obj is None:
-        ctx.obj = create_app()
+        app = create_app()
+        ctx.obj = app
+        ctx.call_on_close(db.engine_for(app).dispose)  # no pooled connection outlives a command
     return ctx.obj
 
 
@@ -32,7 +35,9 @@ def _user(session: Any, username: str) -> User:
 
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise click.ClickException(f"no user {username!r}; create one with 'creditline user create'")
+        raise click.ClickException(
+            f"no user {username!r}; create one with 'creditline user create'"
+        )
     return user
 
 
@@ -91,10 +96,8 @@ def worker(ctx: click.Context) -> None:
     app = _app(ctx)
     db.upgrade(db.engine_for(app))
     click.echo("worker running; Ctrl-C stops it")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         build_scheduler(app, blocking=True).start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
 
 
 @main.group("db")
@@ -119,8 +122,14 @@ def user_group() -> None:
 
 @user_group.command("create")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              envvar="CREDITLINE_PASSWORD", help="Read from a prompt or $CREDITLINE_PASSWORD.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="CREDITLINE_PASSWORD",
+    help="Read from a prompt or $CREDITLINE_PASSWORD.",
+)
 @click.pass_context
 def user_create(ctx: click.Context, username: str, password: str) -> None:
     """Create a user who can sign in and hold API tokens."""
@@ -169,8 +178,9 @@ def people_import(ctx: click.Context, file: Any, username: str) -> None:
         raise click.ClickException(f"{file.name}: {_describe(exc)}") from exc
     with db.session_scope(app) as session:
         try:
-            created, updated = directory.import_people(session, _user(session, username),
-                                                       data.people)
+            created, updated = directory.import_people(
+                session, _user(session, username), data.people
+            )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"{created} created, {updated} updated")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.schemas import PersonCreate, PersonOut, PersonUpdate
 from server.models import Person, PersonAccount, User
+from server.schemas import PersonCreate, PersonOut, PersonUpdate
 
 
 def find(session: Session, user: User, key: str) -> Person | None:
@@ -17,7 +17,9 @@ def find(session: Session, user: User, key: str) -> Person | None:
 
 
 def list_people(session: Session, user: User) -> list[Person]:
-    return list(session.scalars(select(Person).where(Person.user_id == user.id).order_by(Person.key)))
+    return list(
+        session.scalars(select(Person).where(Person.user_id == user.id).order_by(Person.key))
+    )
 
 
 def to_out(person: Person) -> PersonOut:
@@ -86,5 +88,6 @@ def import_people(session: Session, user: User, people: list[PersonCreate]) -> t
 def export_people(session: Session, user: User) -> list[dict[str, object]]:
     """The directory in the import format (round-trips through ``import_people``)."""
     return [
-        to_out(p).model_dump(mode="json", exclude={"created_at"}) for p in list_people(session, user)
+        to_out(p).model_dump(mode="json", exclude={"created_at"})
+        for p in list_people(session, user)
     ]

@@ -56,9 +56,7 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         code = (exc.name or "error").lower().replace(" ", "_")
         if exc.code == 413:
-            message = (
-                f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
-            )
+            message = f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
         else:
             message = exc.description or exc.name
         response = jsonify(error_body(code, message))

@@ -269,7 +269,9 @@ class Copy(Base):
     platform: Mapped[str | None] = mapped_column(String(32))
     remote_id: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(16))
-    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="SET NULL"))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     artwork: Mapped[Artwork] = relationship(back_populates="copies")

@@ -25,9 +25,7 @@ from server.models import ROLES
 
 Rating = Literal["general", "mature", "adult"]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-PersonKey = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-]
+PersonKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -113,9 +111,7 @@ class ImportResult(BaseModel):
 
 class AccountFields(Strict):
     name: Name | None = Field(None, description="the account's public name on the platform")
-    credentials: dict[str, SecretStr] | None = Field(
-        None, description="write-only; never returned"
-    )
+    credentials: dict[str, SecretStr] | None = Field(None, description="write-only; never returned")
     options: dict[str, Any] | None = Field(None, description="per-account rule overrides")
 
 
@@ -162,9 +158,7 @@ class ArtworkFields(Strict):
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
     description: Annotated[str, StringConstraints(max_length=100_000)] | None = None
     rating: Rating | None = None
-    content_flags: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]] | None = (
-        None
-    )
+    content_flags: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]] | None = None
     tags: list[Tag] | None = Field(None, max_length=200)
     credits: list[CreditIn] | None = Field(None, max_length=100)
     alt_text: list[Annotated[str, StringConstraints(max_length=5000)]] | None = Field(

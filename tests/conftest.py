@@ -18,6 +18,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from server import auth, create_app, db
 from server.models import Base
@@ -101,17 +103,35 @@ class Artist:
         headers.setdefault("Authorization", f"Bearer {self.token}")
         return headers
 
+    def open(self, url: str, method: str, **kwargs: Any) -> Any:
+        if isinstance(kwargs.get("data"), dict):
+            # Encode multipart in memory: werkzeug would spool big bodies to a temporary file
+            # that the test client never closes.
+            fields = {
+                key: [FileStorage(*v) if isinstance(v, tuple) else v for v in value]
+                if isinstance(value, list)
+                else value
+                for key, value in kwargs.pop("data").items()
+            }
+            boundary, body = encode_multipart(fields)
+            kwargs["data"] = body
+            kwargs["content_type"] = f"multipart/form-data; boundary={boundary}"
+        response = self.client.open(url, method=method, headers=self._headers(kwargs), **kwargs)
+        response.get_data()  # buffer it, then release the request body's temporary file
+        response.close()
+        return response
+
     def get(self, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, headers=self._headers(kwargs), **kwargs)
+        return self.open(url, "GET", **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> Any:
-        return self.client.post(url, headers=self._headers(kwargs), **kwargs)
+        return self.open(url, "POST", **kwargs)
 
     def patch(self, url: str, **kwargs: Any) -> Any:
-        return self.client.patch(url, headers=self._headers(kwargs), **kwargs)
+        return self.open(url, "PATCH", **kwargs)
 
     def delete(self, url: str, **kwargs: Any) -> Any:
-        return self.client.delete(url, headers=self._headers(kwargs), **kwargs)
+        return self.open(url, "DELETE", **kwargs)
 
 
 def make_artist(app: Flask, username: str) -> Artist:

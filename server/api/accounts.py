@@ -6,11 +6,11 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from server import db, vault
-from server.schemas import AccountCreate, AccountList, AccountOut, AccountUpdate
 from server.api.spec import endpoint
 from server.auth import current_user
 from server.errors import not_found
 from server.models import Account
+from server.schemas import AccountCreate, AccountList, AccountOut, AccountUpdate
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
 
@@ -50,8 +50,15 @@ def list_accounts() -> AccountList:
     return AccountList(items=[to_out(a) for a in rows])
 
 
-@endpoint(bp, "", "POST", summary="Connect a platform account", body=AccountCreate,
-          response=AccountOut, status=201)
+@endpoint(
+    bp,
+    "",
+    "POST",
+    summary="Connect a platform account",
+    body=AccountCreate,
+    response=AccountOut,
+    status=201,
+)
 def create_account(body: AccountCreate) -> AccountOut:
     account = Account(
         user_id=current_user().id,
@@ -71,8 +78,14 @@ def get_account(account_id: int) -> AccountOut:
     return to_out(get_owned(account_id))
 
 
-@endpoint(bp, "/<int:account_id>", "PATCH", summary="Change an account's name, credentials, "
-          "options or state", body=AccountUpdate, response=AccountOut)
+@endpoint(
+    bp,
+    "/<int:account_id>",
+    "PATCH",
+    summary="Change an account's name, credentials, options or state",
+    body=AccountUpdate,
+    response=AccountOut,
+)
 def update_account(account_id: int, body: AccountUpdate) -> AccountOut:
     account = get_owned(account_id)
     if body.name is not None:
@@ -88,8 +101,9 @@ def update_account(account_id: int, body: AccountUpdate) -> AccountOut:
     return to_out(account)
 
 
-@endpoint(bp, "/<int:account_id>", "DELETE", summary="Disconnect an account and forget its "
-          "credentials")
+@endpoint(
+    bp, "/<int:account_id>", "DELETE", summary="Disconnect an account and forget its credentials"
+)
 def delete_account(account_id: int) -> None:
     session = db.session()
     session.delete(get_owned(account_id))

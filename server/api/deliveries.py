@@ -6,11 +6,11 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from server import db
-from server.schemas import DeliveryList, DeliveryOut
 from server.api.spec import endpoint
 from server.auth import current_user
 from server.errors import not_found
 from server.models import Account, Delivery
+from server.schemas import DeliveryList, DeliveryOut
 
 bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 

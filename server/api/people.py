@@ -7,6 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server import db, directory
+from server.api.spec import endpoint
+from server.auth import current_user
+from server.errors import ApiError, not_found
+from server.models import Credit, Person
 from server.schemas import (
     ImportResult,
     PeopleImport,
@@ -15,10 +19,6 @@ from server.schemas import (
     PersonOut,
     PersonUpdate,
 )
-from server.api.spec import endpoint
-from server.auth import current_user
-from server.errors import ApiError, not_found
-from server.models import Credit, Person
 
 bp = Blueprint("people", __name__, url_prefix="/api/v1/people")
 
@@ -77,7 +77,11 @@ def delete_person(key: str) -> None:
 
 
 @endpoint(
-    bp, "/import", "POST", summary="Create or update people by key", body=PeopleImport,
+    bp,
+    "/import",
+    "POST",
+    summary="Create or update people by key",
+    body=PeopleImport,
     response=ImportResult,
 )
 def import_people(body: PeopleImport) -> ImportResult:
@@ -91,7 +95,12 @@ def import_people(body: PeopleImport) -> ImportResult:
     return ImportResult(created=created, updated=updated)
 
 
-@endpoint(bp, "/export", "GET", summary="The directory as an importable JSON document",
-          response=PeopleImport)
+@endpoint(
+    bp,
+    "/export",
+    "GET",
+    summary="The directory as an importable JSON document",
+    response=PeopleImport,
+)
 def export_people() -> dict[str, object]:
     return {"people": directory.export_people(db.session(), current_user())}

@@ -21,7 +21,9 @@ TANRAAK = {
 }
 
 
-def png_bytes(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+def png_bytes(
+    size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 40, 40)
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "PNG")
     return buffer.getvalue()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from sqlalchemy import text
 
 from server import db
+from server.crypto import CredentialBox
 
 SECRET = "hunter2-very-secret-app-password"
 ACCOUNT = {
@@ -27,7 +29,9 @@ def test_create_list_show_update_delete(artist):
     account_id = body["id"]
 
     assert [a["id"] for a in artist.get("/api/v1/accounts").json["items"]] == [account_id]
-    paused = artist.patch(f"/api/v1/accounts/{account_id}", json={"state": "paused", "name": "renamed"})
+    paused = artist.patch(
+        f"/api/v1/accounts/{account_id}", json={"state": "paused", "name": "renamed"}
+    )
     assert paused.json["state"] == "paused"
     assert paused.json["name"] == "renamed"
 
@@ -45,8 +49,10 @@ def test_credentials_never_appear_in_output_logs_or_database(app, artist, caplog
     created = artist.post("/api/v1/accounts", json=ACCOUNT)
     account_id = created.json["id"]
     new_secret = SECRET + "-rotated"
-    artist.patch(f"/api/v1/accounts/{account_id}",
-                 json={"credentials": {"identifier": "x", "app_password": new_secret}})
+    artist.patch(
+        f"/api/v1/accounts/{account_id}",
+        json={"credentials": {"identifier": "x", "app_password": new_secret}},
+    )
     responses = [
         created,
         artist.get("/api/v1/accounts"),
@@ -61,18 +67,16 @@ def test_credentials_never_appear_in_output_logs_or_database(app, artist, caplog
     assert SECRET.encode() not in bytes(stored)
     assert new_secret.encode() not in bytes(stored)
     # ...but the server itself can open them
-    from server.crypto import CredentialBox
-    from pathlib import Path
     box = CredentialBox.load(None, Path(app.config["SECRET_KEY_FILE"]))
     assert box.open(bytes(stored))["app_password"] == new_secret
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[1]
         db.engine_for(app).dispose()
         for suffix in ("", "-wal"):
-            try:
-                raw = open(path + suffix, "rb").read()
-            except FileNotFoundError:
+            file = Path(path + suffix)
+            if not file.exists():
                 continue
+            raw = file.read_bytes()
             assert SECRET.encode() not in raw and new_secret.encode() not in raw
 
 
@@ -84,7 +88,10 @@ def test_bad_account_requests(artist):
     not_strings = artist.post("/api/v1/accounts", json={**ACCOUNT, "credentials": {"token": 5}})
     assert not_strings.status_code == 400
     assert not_strings.json["error"]["field"].startswith("credentials")
-    assert artist.patch("/api/v1/accounts/1", json={"state": "needs_attention"}).status_code in (400, 404)
+    assert artist.patch("/api/v1/accounts/1", json={"state": "needs_attention"}).status_code in (
+        400,
+        404,
+    )
     assert artist.get("/api/v1/accounts").json["items"] == []
 
 
@@ -92,6 +99,8 @@ def test_users_cannot_reach_each_others_accounts(artist, other_artist):
     account_id = artist.post("/api/v1/accounts", json=ACCOUNT).json["id"]
     assert other_artist.get("/api/v1/accounts").json["items"] == []
     assert other_artist.get(f"/api/v1/accounts/{account_id}").status_code == 404
-    assert other_artist.patch(f"/api/v1/accounts/{account_id}", json={"name": "x"}).status_code == 404
+    assert (
+        other_artist.patch(f"/api/v1/accounts/{account_id}", json={"name": "x"}).status_code == 404
+    )
     assert other_artist.delete(f"/api/v1/accounts/{account_id}").status_code == 404
     assert artist.get(f"/api/v1/accounts/{account_id}").json["name"] == ACCOUNT["name"]

@@ -28,8 +28,12 @@ def test_healthz(client, database_url):
 def test_healthz_reports_a_dead_database(tmp_path):
     from server import create_app
 
-    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none",
-                      "INSTANCE_PATH": str(tmp_path)})
+    app = create_app(
+        {
+            "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none",
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["status"] == "error"
@@ -37,8 +41,12 @@ def test_healthz_reports_a_dead_database(tmp_path):
 
 @pytest.mark.parametrize(
     ("header", "words"),
-    [(None, "Authorization: Bearer"), ("Bearer nope", "unknown"), ("Basic abc", "Bearer"),
-     ("Bearer ", "Bearer")],
+    [
+        (None, "Authorization: Bearer"),
+        ("Bearer nope", "unknown"),
+        ("Basic abc", "Bearer"),
+        ("Bearer ", "Bearer"),
+    ],
 )
 def test_artist_endpoints_need_a_valid_token(client, header, words):
     headers = {"Authorization": header} if header else {}
@@ -67,7 +75,7 @@ def test_unknown_route_and_method_are_json(client, artist):
     missing = client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
     assert missing.json["error"]["code"] == "not_found"
-    wrong = artist.client.put("/api/v1/people", headers={"Authorization": f"Bearer {artist.token}"})
+    wrong = artist.open("/api/v1/people", "PUT")
     assert wrong.status_code == 405
     assert set(wrong.json["error"]) == {"code", "message", "field"}
 
@@ -94,18 +102,24 @@ def test_every_owned_object_is_404_for_another_user(app, artist, other_artist, e
     from tests.server.test_deliveries import add_delivery
 
     artist.post("/api/v1/people", json=HYENA)
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(
-        {"title": "t", "rating": "general", "credits": [{"role": "artist", "person": "hyena"}]},
-        png_bytes())).json
+    artwork = artist.post(
+        "/api/v1/artworks",
+        data=artwork_form(
+            {"title": "t", "rating": "general", "credits": [{"role": "artist", "person": "hyena"}]},
+            png_bytes(),
+        ),
+    ).json
     account = artist.post("/api/v1/accounts", json={"platform": "mastodon", "name": "a"}).json
     delivery_id = add_delivery(app, artist.username)
-    ids = {"key": "hyena", "artwork_id": artwork["id"], "account_id": account["id"],
-           "delivery_id": delivery_id, "position": 0}
+    ids = {
+        "key": "hyena",
+        "artwork_id": artwork["id"],
+        "account_id": account["id"],
+        "delivery_id": delivery_id,
+        "position": 0,
+    }
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), e.path)
     if e.method == "get":  # the ids are right: the owner can see it
         assert artist.get(path).status_code == 200, path
-    response = other_artist.client.open(
-        path, method=e.method.upper(), json={},
-        headers={"Authorization": f"Bearer {other_artist.token}"},
-    )
+    response = other_artist.open(path, e.method.upper(), json={})
     assert response.status_code == 404, (e.method, path, response.json)

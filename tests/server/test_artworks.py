@@ -30,7 +30,11 @@ def test_multipart_create_and_fetch_image(app, people):
     assert created.status_code == 201, created.json
     body = created.json
     assert body["title"] == "Trisk at dusk"
-    assert body["credits"][2] == {"role": "character_owner", "person": "hyena", "character": "Trisk"}
+    assert body["credits"][2] == {
+        "role": "character_owner",
+        "person": "hyena",
+        "character": "Trisk",
+    }
     assert len(body["public_id"]) == 10
     [stored] = body["images"]
     assert (stored["width"], stored["height"], stored["media_type"]) == (64, 48, "image/png")
@@ -71,11 +75,11 @@ def bomb_png() -> bytes:
 @pytest.mark.parametrize(
     ("images", "status", "code", "field"),
     [
-        ([b"this is not an image"], 400, "not_an_image", "images.0"),
-        ([png_bytes(), corrupt_png()], 400, "corrupt_image", "images.1"),
-        ([b"<svg xmlns='http://www.w3.org/2000/svg'/>"], 400, None, "images.0"),
+        ([b"this is not an image"], 422, "not_an_image", "images.0"),
+        ([png_bytes(), corrupt_png()], 422, "corrupt_image", "images.1"),
+        ([b"<svg xmlns='http://www.w3.org/2000/svg'/>"], 415, "unsupported_format", "images.0"),
         ([os.urandom(16) * (3 * 1024 * 1024 // 16)], 413, "too_large", "images.0"),
-        ([bomb_png()], 413, "too_many_pixels", "images.0"),
+        ([bomb_png()], 422, "too_many_pixels", "images.0"),
         ([png_bytes()] * 5, 400, "invalid", "images"),
     ],
     ids=["text", "truncated", "svg", "oversized", "bomb", "too-many"],
@@ -105,10 +109,18 @@ def test_request_beyond_the_body_limit_is_413(app, people):
         ({"artwork": "{not json"}, "artwork"),
         ({}, "artwork"),
         ({"artwork": json.dumps({**ARTWORK, "rating": "spicy"})}, "rating"),
-        ({"artwork": json.dumps({**ARTWORK, "credits": [{"role": "artist", "person": "nobody"}]})},
-         "credits.0.person"),
-        ({"artwork": json.dumps({**ARTWORK, "credits": [{"role": "muse", "person": "hyena"}]})},
-         "credits.0.role"),
+        (
+            {
+                "artwork": json.dumps(
+                    {**ARTWORK, "credits": [{"role": "artist", "person": "nobody"}]}
+                )
+            },
+            "credits.0.person",
+        ),
+        (
+            {"artwork": json.dumps({**ARTWORK, "credits": [{"role": "muse", "person": "hyena"}]})},
+            "credits.0.role",
+        ),
         ({"artwork": json.dumps({**ARTWORK, "alt_text": ["a", "b"]})}, "alt_text"),
         ({"artwork": json.dumps({**ARTWORK, "title": ""})}, "title"),
     ],
@@ -124,8 +136,11 @@ def test_bad_artwork_documents_are_rejected_and_leave_nothing(app, people, form,
 
 
 def test_markup_in_text_fields_is_stored_verbatim_not_interpreted(people):
-    hostile = {"title": "<img src=x onerror=alert(1)>[url=http://evil]x[/url]",
-               "description": '"x":https://evil @everyone <~admin>', "rating": "general"}
+    hostile = {
+        "title": "<img src=x onerror=alert(1)>[url=http://evil]x[/url]",
+        "description": '"x":https://evil @everyone <~admin>',
+        "rating": "general",
+    }
     created = people.post("/api/v1/artworks", json=hostile)
     assert created.status_code == 201
     fetched = people.get(f"/api/v1/artworks/{created.json['id']}")

@@ -27,8 +27,16 @@ def run(database_url, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["worker"], ["db", "upgrade"], ["user", "create"], ["token", "create"],
-     ["people", "import"], ["people", "export"]],
+    [
+        [],
+        ["serve"],
+        ["worker"],
+        ["db", "upgrade"],
+        ["user", "create"],
+        ["token", "create"],
+        ["people", "import"],
+        ["people", "export"],
+    ],
 )
 def test_every_command_explains_itself(run, command):
     result = run(*command, "--help")
@@ -47,7 +55,10 @@ def test_user_token_and_people_round_trip(run, tmp_path):
 
     people_file = tmp_path / "people.json"
     people_file.write_text(json.dumps({"people": [TANRAAK, HYENA]}))
-    assert "2 created, 0 updated" in run("people", "import", str(people_file), "--user", "tanraak").output
+    assert (
+        "2 created, 0 updated"
+        in run("people", "import", str(people_file), "--user", "tanraak").output
+    )
     exported = json.loads(run("people", "export", "--user", "tanraak").output)
     assert [p["key"] for p in exported["people"]] == ["hyena", "tanraak"]
     assert exported["people"][1]["primary"] == "furaffinity"

@@ -13,7 +13,9 @@ from server.models import Account, Artwork, Delivery, User
 def add_delivery(app, username: str, state: str = "scheduled") -> int:
     with db.session_scope(app) as session:
         user = session.scalar(select(User).where(User.username == username))
-        artwork = Artwork(user_id=user.id, public_id=f"pub{username[:7]}", title="t", rating="general")
+        artwork = Artwork(
+            user_id=user.id, public_id=f"pub{username[:7]}", title="t", rating="general"
+        )
         account = Account(user_id=user.id, platform="mastodon", name="@me@example.social")
         session.add_all([artwork, account])
         session.flush()
@@ -22,7 +24,9 @@ def add_delivery(app, username: str, state: str = "scheduled") -> int:
             account_id=account.id,
             state=state,
             idempotency_key=f"key-{username}",
-            scheduled_at=dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            scheduled_at=dt.datetime(
+                2026, 12, 1, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))
+            ),
         )
         session.add(delivery)
         session.flush()
@@ -46,7 +50,10 @@ def test_list_and_show(app, artist):
 def test_deliveries_cannot_be_written_through_this_api(app, artist):
     delivery_id = add_delivery(app, artist.username)
     assert artist.post("/api/v1/deliveries", json={}).status_code == 405
-    assert artist.patch(f"/api/v1/deliveries/{delivery_id}", json={"state": "posted"}).status_code == 405
+    assert (
+        artist.patch(f"/api/v1/deliveries/{delivery_id}", json={"state": "posted"}).status_code
+        == 405
+    )
     assert artist.delete(f"/api/v1/deliveries/{delivery_id}").status_code == 405
     assert artist.get(f"/api/v1/deliveries/{delivery_id}").json["state"] == "scheduled"
 

@@ -39,8 +39,9 @@ def test_upgrade_from_empty_matches_the_models(empty_engine):
     tables = set(inspect(empty_engine).get_table_names())
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
     with empty_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == []
 
 

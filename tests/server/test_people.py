@@ -17,7 +17,8 @@ def test_create_show_list_update_delete(artist):
     assert [p["key"] for p in artist.get("/api/v1/people").json["items"]] == ["tanraak"]
 
     changed = artist.patch(
-        "/api/v1/people/tanraak", json={"name": "Tanraak the Painter", "accounts": {"furaffinity": "tanraak"}}
+        "/api/v1/people/tanraak",
+        json={"name": "Tanraak the Painter", "accounts": {"furaffinity": "tanraak"}},
     )
     assert changed.status_code == 200, changed.json
     assert changed.json["name"] == "Tanraak the Painter"
@@ -31,12 +32,24 @@ def test_create_show_list_update_delete(artist):
     ("body", "field", "words"),
     [
         ({"key": "x", "name": "X", "accounts": {"myspace": "x"}}, "accounts", "unknown platform"),
-        ({"key": "x", "name": "X", "accounts": {"twitter": "no spaces allowed!"}}, "accounts", "twitter"),
+        (
+            {"key": "x", "name": "X", "accounts": {"twitter": "no spaces allowed!"}},
+            "accounts",
+            "twitter",
+        ),
         ({"key": "x", "name": "X", "primary": "twitter"}, None, "primary"),
         ({"key": "bad key", "name": "X"}, "key", "pattern"),
         ({"key": "x"}, "name", "required"),
         ({"key": "x", "name": "X", "surprise": 1}, "surprise", "extra"),
-        ({"key": "x", "name": "<script>alert(1)</script>", "accounts": {"bluesky": "not a handle"}}, "accounts", "bluesky"),
+        (
+            {
+                "key": "x",
+                "name": "<script>alert(1)</script>",
+                "accounts": {"bluesky": "not a handle"},
+            },
+            "accounts",
+            "bluesky",
+        ),
     ],
 )
 def test_invalid_people_are_rejected_with_the_field(artist, body, field, words):
@@ -73,7 +86,9 @@ def test_duplicate_key_is_a_conflict(artist):
 
 def test_primary_must_stay_an_account(artist):
     artist.post("/api/v1/people", json=TANRAAK)
-    response = artist.patch("/api/v1/people/tanraak", json={"accounts": {"bluesky": "tanraak.bsky.social"}})
+    response = artist.patch(
+        "/api/v1/people/tanraak", json={"accounts": {"bluesky": "tanraak.bsky.social"}}
+    )
     assert response.status_code == 400
     assert "primary" in response.json["error"]["message"]
     assert artist.get("/api/v1/people/tanraak").json["accounts"] == TANRAAK["accounts"]
@@ -81,8 +96,14 @@ def test_primary_must_stay_an_account(artist):
 
 def test_credited_person_cannot_be_deleted(artist):
     artist.post("/api/v1/people", json=TANRAAK)
-    artist.post("/api/v1/artworks", json={"title": "t", "rating": "general",
-                                          "credits": [{"role": "artist", "person": "tanraak"}]})
+    artist.post(
+        "/api/v1/artworks",
+        json={
+            "title": "t",
+            "rating": "general",
+            "credits": [{"role": "artist", "person": "tanraak"}],
+        },
+    )
     response = artist.delete("/api/v1/people/tanraak")
     assert response.status_code == 409
     assert artist.get("/api/v1/people/tanraak").status_code == 200
@@ -94,14 +115,22 @@ def test_import_creates_and_updates_and_export_round_trips(artist):
     assert result.status_code == 200, result.json
     assert result.json == {"created": 1, "updated": 1}
     exported = artist.get("/api/v1/people/export").json
-    assert {p["key"]: p["name"] for p in exported["people"]} == {"hyena": "Hyena Dude", "tanraak": "Tanraak"}
+    assert {p["key"]: p["name"] for p in exported["people"]} == {
+        "hyena": "Hyena Dude",
+        "tanraak": "Tanraak",
+    }
     again = artist.post("/api/v1/people/import", json=exported)
     assert again.json == {"created": 0, "updated": 2}
     assert artist.get("/api/v1/people/export").json == exported
 
 
 def test_import_is_all_or_nothing(artist):
-    bad = {"people": [HYENA, {"key": "x", "name": "X", "accounts": {"twitter": "way_too_long_for_twitter"}}]}
+    bad = {
+        "people": [
+            HYENA,
+            {"key": "x", "name": "X", "accounts": {"twitter": "way_too_long_for_twitter"}},
+        ]
+    }
     assert artist.post("/api/v1/people/import", json=bad).status_code == 400
     assert artist.get("/api/v1/people").json["items"] == []
 
