@@ -37,7 +37,7 @@ class Rules:
     censor: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     links_in_reply: bool = False
     credits_position: str = "inline"
-    credit_labels: MappingProxyType[str, str] = DEFAULT_CREDIT_LABELS
+    credit_labels: MappingProxyType[str, str] = field(default_factory=lambda: DEFAULT_CREDIT_LABELS)
     rating_map: MappingProxyType[str, Any] | None = None
 
     def merged(self, options: RuleOptions | None, default_censor: MappingProxyType) -> Rules:

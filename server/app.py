@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     config_module.resolve_paths(app.config, app.instance_path)
+    app.json.sort_keys = False  # keep documents in their natural order (platforms as asked)
     os.makedirs(app.instance_path, exist_ok=True)
     # Flask refuses bodies beyond this before any view reads them; leave room for form fields.
     if app.config.get("MAX_CONTENT_LENGTH") is None:

@@ -199,6 +199,64 @@ def people_export(ctx: click.Context, file: Any, username: str) -> None:
     file.write("\n")
 
 
+@main.command()
+@click.argument("draft", type=click.File("r"))
+@click.option(
+    "-p",
+    "--platform",
+    "platforms",
+    multiple=True,
+    help="Only this platform (repeatable); default: those the draft lists, or all.",
+)
+@click.option("--user", "username", help="Fill missing 'people' from this user's directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the preview API's JSON instead.")
+@click.pass_context
+def preview(
+    ctx: click.Context, draft: Any, platforms: tuple[str, ...], username: str | None, as_json: bool
+) -> None:
+    """Show what each platform would receive for DRAFT (the preview API's request JSON)."""
+    from adapters.errors import DraftError
+    from server import previews
+
+    try:
+        payload = json.load(draft)
+    except ValueError as exc:
+        raise click.ClickException(f"{draft.name}: not valid JSON: {exc}") from exc
+    if platforms and isinstance(payload, dict):
+        payload["platforms"] = list(platforms)
+    try:
+        if username:
+            app = _app(ctx)
+            with db.session_scope(app) as session:
+                result = previews.preview(payload, session, _user(session, username))
+        else:
+            result = previews.preview(payload)
+    except DraftError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        raise click.ClickException(f"{exc.message}{where}") from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    for platform, post in result.items():
+        click.echo(_format_post(platform, post))
+
+
+def _format_post(platform: str, post: dict[str, Any]) -> str:
+    """A human-readable block per platform: status line, then the main text fields."""
+    if not post.get("ok"):
+        return f"== {platform}: CANNOT POST\n{post.get('error')}\n"
+    limit = post.get("limit")
+    counter = f" {post.get('length')}/{limit}" if limit else ""
+    lines = [f"== {platform}{counter}"]
+    for field in ("title", "text", "description", "keywords"):
+        if post.get(field):
+            lines += [f"-- {field}", str(post[field])]
+    for i, reply in enumerate(post.get("replies") or [], 1):
+        lines += [f"-- reply {i}", str(reply)]
+    lines += [f"!! {warning}" for warning in post.get("warnings") or []]
+    return "\n".join(lines) + "\n"
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, pydantic.ValidationError):
         first = exc.errors(include_url=False)[0]

@@ -13,6 +13,8 @@ import pydantic
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from adapters.errors import DraftError
+
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +53,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
         return jsonify(error_body(exc.code, exc.message, exc.field)), exc.status
+
+    @app.errorhandler(DraftError)
+    def _draft_error(exc: DraftError):  # type: ignore[no-untyped-def]
+        return jsonify(error_body(exc.code, exc.message, exc.field)), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

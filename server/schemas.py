@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from adapters import registry
+from adapters.draft import RuleOptions
 from adapters.errors import DraftError
 from server.models import ROLES
 
@@ -112,7 +113,7 @@ class ImportResult(BaseModel):
 class AccountFields(Strict):
     name: Name | None = Field(None, description="the account's public name on the platform")
     credentials: dict[str, SecretStr] | None = Field(None, description="write-only; never returned")
-    options: dict[str, Any] | None = Field(None, description="per-account rule overrides")
+    options: RuleOptions | None = Field(None, description="per-account rule overrides")
 
 
 class AccountCreate(AccountFields):

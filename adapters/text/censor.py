@@ -16,7 +16,8 @@ def _pattern(words: tuple[str, ...]) -> regex.Pattern[str]:
     alternatives = "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
     # Word boundaries by Unicode letters/digits/underscore, so "Patreonite" or "precommission"
     # are left alone: the censor is for whole words only.
-    return regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", regex.IGNORECASE)
+    # ...and not a domain name ("patreon.com/x"), which X would turn into a link.
+    return regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w]|\.\w)", regex.IGNORECASE)
 
 
 def _keep_case(found: str, replacement: str) -> str:

@@ -28,10 +28,10 @@ logger = logging.getLogger(__name__)
 
 FIELD = "artwork.description"
 CREDITS_SLOT = "{credits}"
-ESCAPABLE = frozenset("\\*[]()@{}_#<>`~|")
+ESCAPABLE = frozenset("\\*[]()@{}_#<>`~|:")
 KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 LINK_RE = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^\s()<>]+)\)")
-URL_RE = re.compile(r"https?://[^\s<>\"]+")
+URL_RE = re.compile(r"https?://[^\s<>\"\\\[\]{}|^`]+")
 URL_TRAILING = ".,;:!?'\")]}*"
 MAX_DEPTH = 4
 
@@ -68,7 +68,7 @@ class _Parser:
 
         while i < len(text):
             ch = text[i]
-            if stop and text.startswith(stop, i) and not (stop == "*" and text.startswith("**", i)):
+            if stop and self.closes(i, stop):
                 flush()
                 return out, i + len(stop), True
             if ch == "\\" and i + 1 < len(text) and text[i + 1] in ESCAPABLE:
@@ -78,7 +78,7 @@ class _Parser:
                 flush()
                 out.append(LineBreak())
                 i += 1
-            elif ch == "*" and depth < MAX_DEPTH:
+            elif ch == "*" and depth < MAX_DEPTH and self.opens(i):
                 delim = "**" if text.startswith("**", i) else "*"
                 children, j, closed = self.inlines(i + len(delim), delim, depth + 1)
                 if closed and children:
@@ -109,6 +109,24 @@ class _Parser:
                 i += 1
         flush()
         return out, i, False
+
+    def _run(self, i: int) -> int:
+        j = i
+        while j < len(self.text) and self.text[j] == "*":
+            j += 1
+        return j - i
+
+    def opens(self, i: int) -> bool:
+        """A delimiter opens only when followed by a non-space (CommonMark's left-flanking)."""
+        after = i + (2 if self.text.startswith("**", i) else 1)
+        return after < len(self.text) and not self.text[after].isspace()
+
+    def closes(self, i: int, stop: str) -> bool:
+        """``*`` closes italic unless it is exactly ``**``; ``***`` closes italic then bold."""
+        if not self.text.startswith(stop, i) or i == 0 or self.text[i - 1].isspace():
+            return False
+        run = self._run(i)
+        return run != 2 if stop == "*" else run >= 2
 
     def person_ref(self, i: int) -> PersonRef:
         end = self.text.find("]", i)
@@ -144,8 +162,6 @@ def _blocks_of(paragraph: list[Inline]) -> list[Block]:
 def _strip(nodes: list[Inline]) -> list[Inline]:
     """Trim whitespace and line breaks at the edges of a paragraph."""
     nodes = list(nodes)
-    while nodes and (isinstance(nodes[0], LineBreak) or nodes[0] == Text(nodes[0].text.lstrip()) is False):
-        break
     while nodes and isinstance(nodes[0], LineBreak):
         nodes.pop(0)
     while nodes and isinstance(nodes[-1], LineBreak):
@@ -179,5 +195,4 @@ def parse(template: str) -> Document:
 
 def escape_template(text: str) -> str:
     """Make arbitrary text literal inside a template (used by tests and importers)."""
-    out = re.sub(r"([\\*\[\]@{}_#<>`~|()])", r"\\\1", text)
-    return out.replace("http", "\\http") if False else out
+    return re.sub(r"([\\*\[\]@{}_#<>`~|():])", r"\\\1", text)

@@ -42,6 +42,11 @@ def _seal(credentials: dict) -> bytes | None:
     return vault.box().seal({k: v.get_secret_value() for k, v in credentials.items()})
 
 
+def _options(body: AccountCreate | AccountUpdate) -> dict:
+    """Only the overrides that were set: an unset rule keeps following the platform default."""
+    return body.options.model_dump(mode="json", exclude_none=True) if body.options else {}
+
+
 @endpoint(bp, "", "GET", summary="List your platform accounts", response=AccountList)
 def list_accounts() -> AccountList:
     rows = db.session().scalars(
@@ -65,7 +70,7 @@ def create_account(body: AccountCreate) -> AccountOut:
         platform=body.platform,
         name=body.name,
         credentials=_seal(body.credentials or {}),
-        options=body.options or {},
+        options=_options(body),
     )
     session = db.session()
     session.add(account)
@@ -94,7 +99,7 @@ def update_account(account_id: int, body: AccountUpdate) -> AccountOut:
         account.credentials = _seal(body.credentials)
         account.state, account.last_error = "ok", None
     if body.options is not None:
-        account.options = body.options
+        account.options = _options(body)
     if body.state is not None:
         account.state = body.state
     db.session().commit()

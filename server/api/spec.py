@@ -28,7 +28,8 @@ class Endpoint:
     body: type[pydantic.BaseModel] | None
     response: type[pydantic.BaseModel] | None
     status: int
-    auth: bool
+    auth: bool  # a token is required
+    token_optional: bool  # a token is accepted and changes the answer, but not required
     multipart: bool
 
 
@@ -63,17 +64,22 @@ def endpoint(
     body: type[pydantic.BaseModel] | None = None,
     response: type[pydantic.BaseModel] | None = None,
     status: int = 200,
-    auth: bool = True,
+    auth: bool | None = True,
     multipart: bool = False,
+    parse_body: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn`` on ``bp``; it receives ``body=`` (validated) and returns a model."""
+    """Register ``fn`` on ``bp``; it receives ``body=`` (validated) and returns a model.
+
+    ``auth=None`` makes the token optional (the view checks ``g.user``); ``parse_body=False``
+    leaves decoding to the view while still documenting ``body`` in the OpenAPI document.
+    """
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def view(**kwargs: Any) -> Any:
-            if auth:
+            if auth or (auth is None and "Authorization" in request.headers):
                 require_user()
-            if body is not None and not multipart:
+            if body is not None and parse_body and not multipart:
                 kwargs["body"] = parse_json_body(body)
             result = fn(**kwargs)
             if result is None:
@@ -95,7 +101,8 @@ def endpoint(
                 body=body,
                 response=response,
                 status=204 if response is None and status == 204 else status,
-                auth=auth,
+                auth=bool(auth),
+                token_optional=auth is None,
                 multipart=multipart,
             )
         )
@@ -133,6 +140,8 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
             op["parameters"] = params
         if e.auth:
             op["security"] = [{"bearer": []}]
+        elif e.token_optional:
+            op["security"] = [{"bearer": []}, {}]
         if e.body is not None:
             op["requestBody"] = {"required": True, "content": _body_content(e, refs)}
         paths.setdefault(path, {})[e.method] = op

@@ -1,0 +1,1 @@
+"""One writer per target markup. Each escapes user text so it can never become markup."""
