@@ -2,20 +2,23 @@
 
 A platform module subclasses ``Adapter``, fills in the class data and overrides at most a
 few small hooks (``rating_fields``, ``fields``). ``render`` is pure: no network, no state.
-Publishing, editing and fetching will be added beside it, never inside it.
+Publishing lives beside it: ``publish`` is a template method around each platform's own
+``_publish`` steps, and the engine never needs to know a platform's protocol.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 from adapters.draft import Artwork, Person, RuleOptions, validate
-from adapters.errors import InvalidHandle, MissingRatingMapping
+from adapters.errors import ContentRejected, InvalidHandle, MissingRatingMapping, Unsupported
+from adapters.publishing import Checkpoint, Lookup, Presence, Published, PublishJob
 from adapters.rules import Rules
 from adapters.text.censor import censor
 from adapters.text.compose import Parts, resolve_document, resolve_inlines
@@ -109,6 +112,10 @@ class Adapter:
     supports_delete: ClassVar[bool] = False
     supports_threads: ClassVar[bool] = False
     supports_idempotent_create: ClassVar[bool] = False
+    # delivery pacing
+    min_interval: ClassVar[float] = 0.0  # seconds between two posts of one account
+    max_concurrency: ClassVar[int | None] = None  # in-flight deliveries per platform, per worker
+    timeout: ClassVar[float] = 60.0  # seconds for one HTTP request
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
@@ -304,3 +311,62 @@ class Adapter:
     def fields(self, ctx: RenderContext) -> dict[str, Any]:
         """Platform-specific output fields (tags, rating...); documented per platform."""
         return {"tags": ctx.tags, "rating": ctx.rating}
+
+    # -- publishing ------------------------------------------------------------------------
+    # Adapters that can post override ``_publish`` (and, where the platform allows, ``edit``,
+    # ``delete``, ``lookup``, ``fetch``, ``parse_url``, ``check_auth``). Every failure must be
+    # raised as one of the ``adapters.errors.PlatformError`` classes.
+
+    def new_idempotency_key(self) -> str:
+        """The delivery's key, made once when the delivery is created (Bluesky: a TID)."""
+        return uuid.uuid4().hex
+
+    @property
+    def can_publish(self) -> bool:
+        return type(self)._publish is not Adapter._publish
+
+    def publish(self, job: PublishJob, checkpoint: Checkpoint) -> Published:
+        """Post ``job``, saving each intermediate id through ``checkpoint`` before moving on.
+
+        ``job.progress`` holds what earlier attempts saved; ``_publish`` must skip the steps
+        that are already done (two-phase resume).
+        """
+        if not job.post.get("ok"):
+            raise ContentRejected(str(job.post.get("error") or "the post does not render"))
+        if len(job.images) > (self.images.max_count or len(job.images)):
+            raise ContentRejected(
+                f"{self.name} takes at most {self.images.max_count} images per post"
+            )
+        progress = dict(job.progress)
+
+        def save(ids: Mapping[str, Any]) -> None:
+            progress.update(ids)
+            checkpoint(ids)
+
+        return self._publish(job, progress, save)
+
+    def _publish(self, job: PublishJob, progress: dict[str, Any], save: Checkpoint) -> Published:
+        raise Unsupported(f"posting to {self.name} is not available yet")
+
+    def lookup(self, job: PublishJob) -> Lookup:
+        """Is this job's post already on the account? Asked before retrying an ambiguous
+        failure on platforms without idempotent create."""
+        return Lookup(Presence.UNKNOWN)
+
+    def edit(self, remote_id: str, job: PublishJob) -> Published:
+        raise Unsupported(f"{self.name} posts cannot be edited")
+
+    def delete(self, remote_id: str, credentials: Mapping[str, str]) -> None:
+        raise Unsupported(f"{self.name} posts cannot be deleted by Creditline")
+
+    def check_auth(self, credentials: Mapping[str, str]) -> str:
+        """Verify credentials; returns the account's public name or raises ``AuthError``."""
+        raise Unsupported(f"checking {self.name} credentials is not available yet")
+
+    def fetch(self, credentials: Mapping[str, str], limit: int = 100) -> list[Published]:
+        """The account's own recent posts (for import and reconciliation)."""
+        raise Unsupported(f"importing from {self.name} is not available yet")
+
+    def parse_url(self, url: str) -> str | None:
+        """The remote id of a post URL on this platform, or ``None`` if it is not one."""
+        return None

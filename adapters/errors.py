@@ -74,3 +74,68 @@ class TemplateError(DraftError):
     """The description template is malformed (e.g. an unterminated ``@[``)."""
 
     code = "invalid_template"
+
+
+# -- Publishing ------------------------------------------------------------------------------
+# What can go wrong when talking to a platform. The delivery engine decides what to do from the
+# class alone (see DESIGN.md "Delivery engine"), so adapters must map every failure to one of
+# these and never let a library's own exception escape.
+
+
+class PlatformError(Exception):
+    """A platform call failed; ``message`` is shown to the artist as it is."""
+
+    code = "platform_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthError(PlatformError):
+    """Credentials missing, wrong, expired or revoked: pause the account, never retry."""
+
+    code = "auth"
+
+
+class RateLimited(PlatformError):
+    """The platform asked us to slow down; retry after ``retry_after`` seconds if it said."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientError(PlatformError):
+    """Worth retrying later (5xx, timeouts, connection errors).
+
+    ``ambiguous`` is true when the request may have reached the platform (a timeout after
+    sending, a reset connection): before retrying, the engine must check whether the post
+    exists, unless the platform deduplicates by idempotency key.
+    """
+
+    code = "transient"
+
+    def __init__(self, message: str, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
+
+
+class ContentRejected(PlatformError):
+    """The platform refused this post (too large, bad rating, policy): no retry."""
+
+    code = "content_rejected"
+
+
+class SiteChanged(PlatformError):
+    """A scraped page no longer looks as expected: an operator must look."""
+
+    code = "site_changed"
+
+
+class Unsupported(PlatformError):
+    """The adapter cannot do this on this platform (e.g. edit on Bluesky)."""
+
+    code = "unsupported"

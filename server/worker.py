@@ -85,6 +85,7 @@ def build_scheduler(app: Flask, blocking: bool = False) -> BackgroundScheduler:
             "interval",
             seconds=tick.seconds,
             id=tick.name,
+            name=tick.name,
             max_instances=1,
             coalesce=True,
             next_run_time=utcnow(),
