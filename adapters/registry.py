@@ -18,7 +18,9 @@ from adapters.errors import UnknownPlatform
 logger = logging.getLogger(__name__)
 
 # Modules of the package that hold the engine, not a platform.
-NOT_PLATFORMS = frozenset({"base", "draft", "errors", "preview", "registry", "rules", "text"})
+NOT_PLATFORMS = frozenset(
+    {"base", "draft", "errors", "preview", "publishing", "registry", "rules", "text"}
+)
 
 
 def _adapter_in(module_name: str) -> type[Adapter] | None:

@@ -19,10 +19,11 @@ from twitter_text import parse_tweet
 logger = logging.getLogger(__name__)
 
 GRAPHEME_RE = regex.compile(r"\X")
-# Mastodon counts only "@user" of "@user@domain" (docs: user/posting.md; Mastodon.py
-# get_status_length uses the same expression).
+# Mastodon counts only "@user" of "@user@domain" (docs: user/posting.md). The expression is
+# upstream's Account::MENTION_RE, whose user part may hold dots and dashes ("@ann.draws@x");
+# Mastodon.py's get_status_length stops at the first dot and so counts those in full.
 MASTODON_REMOTE_MENTION_RE = re.compile(
-    r"(^|[^/\w])@(([a-z0-9_]+)@[a-z0-9\.\-]+[a-z0-9]+)", re.IGNORECASE
+    r"(?<![=/\w])@([a-z0-9_]+(?:[.\-]+[a-z0-9_]+)*)@\w+(?:[.\-]+\w+)*", re.IGNORECASE
 )
 MASTODON_URL_WEIGHT = 23
 
@@ -52,7 +53,7 @@ def x_weighted(text: str) -> int:
 def mastodon(text: str, spoiler_text: str = "") -> int:
     """Graphemes of status + CW, every URL 23, remote mentions counted by local part only."""
     countable = MASTODON_URL_RE.sub(lambda m: m.group(2) + "x" * MASTODON_URL_WEIGHT, text)
-    countable = MASTODON_REMOTE_MENTION_RE.sub(r"\1@\3", countable)
+    countable = MASTODON_REMOTE_MENTION_RE.sub(r"@\1", countable)
     return graphemes(countable) + graphemes(spoiler_text)
 
 

@@ -136,7 +136,8 @@ class Fitter:
                     f"more than the {limit} a reply allows"
                 )
             replies.append(self.writer.render([_block(current, kind)]))
-            current = [line]
+            current = []
+            queue.insert(0, line)  # measured again on its own (and split if it must be)
         if current:
             replies.append(self.writer.render([_block(current, kind)]))
         return replies

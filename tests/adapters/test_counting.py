@@ -28,6 +28,8 @@ def test_x_weighted_count(text, weight):
         ("https://example.com/" + "x" * 100, 23),
         ("hi @alice@example.social", 9),  # only "@alice" counts
         ("hi @alice", 9),
+        ("hi @ann.draws@mastodon.art", 13),  # a dotted user part counts as "@ann.draws"
+        ("hi @bo-c@a.b.example!", 9),
         ("👩‍👩‍👧‍👦 é", 3),
         ("see https://a.com and https://b.org", 4 + 23 + 5 + 23),
         ("see https://a.example", 21),  # not a URL to Mastodon: unknown TLD,

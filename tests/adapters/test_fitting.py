@@ -102,3 +102,25 @@ def test_mastodon_content_warning_counts_against_the_limit():
     assert result["spoiler_text"] == "Adult (18+)"
     assert result["length"] <= 500
     assert get("mastodon").measure(result["text"]) + len("Adult (18+)") == result["length"]
+
+
+@pytest.mark.parametrize("platform", ["twitter", "bluesky"])
+def test_a_long_role_line_after_a_short_one_is_split_into_replies_that_fit(platform):
+    people = {
+        f"p{i}": {
+            "name": f"P{i}",
+            "accounts": {"twitter": f"patron{i:02d}", "bluesky": f"patron{i:02d}.bsky.social"},
+        }
+        for i in range(40)
+    }
+    credits = [{"role": "artist", "person": "p0"}]
+    credits += [{"role": "commissioner", "person": f"p{i}"} for i in range(1, 40)]
+    body = request(credits=credits, description="Short.")
+    body["people"].update(people)
+    body["platforms"] = [platform]
+    result = render_preview(body)[platform]
+    assert result["ok"], result
+    replies = [r["text"] if isinstance(r, dict) else r for r in result["replies"]]
+    adapter = get(platform)
+    assert all(adapter.measure(r) <= adapter.text_limit for r in replies)
+    assert all(f"patron{i:02d}" in "\n".join(replies) for i in range(40))

@@ -177,3 +177,9 @@ def test_npf_splits_blocks_over_4096_code_points():
     assert len(blocks) == 2
     assert all(len(b["text"]) <= 4096 for b in blocks)
     assert " ".join(b["text"] for b in blocks) == long
+
+
+def test_telegram_bare_urls_are_html_escaped():
+    url = "https://a.example/p?id=1&amp=2&x=3"
+    text = TelegramWriter().render((Block((Url(url),)),)).text
+    assert text == "https://a.example/p?id=1&amp;amp=2&amp;x=3"

@@ -24,6 +24,11 @@ class HtmlWriter(MarkupWriter):
     def link_markup(self, url: str, label: str) -> str:
         return f'<a href="{html.escape(url, quote=True)}">{label}</a>'
 
+    def url(self, out, url: str) -> None:
+        # A bare URL is text too: "&amp;" or "&lt;" in a query string must stay literal.
+        with out.span("link", uri=url):
+            out.write(html.escape(url, quote=False))
+
 
 class DeviantArtWriter(HtmlWriter):
     paragraph_sep = "<br /><br />"
