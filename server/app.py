@@ -7,10 +7,26 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from server import config as config_module
 
 log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in URLs, capped at the largest id either database can hold: a bigger number
+    is a 404 like any other unknown id, not an overflow inside the database driver."""
+
+    MAX_ID = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > self.MAX_ID:
+            # NotFound, not ValidationError: werkzeug would answer 405 for other methods' rules.
+            raise NotFound(f"no object has id {value}")
+        return number
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -32,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     config_module.resolve_paths(app.config, app.instance_path)
+    app.url_map.converters["int"] = IdConverter
     app.json.sort_keys = False  # keep documents in their natural order (platforms as asked)
     os.makedirs(app.instance_path, exist_ok=True)
     # Flask refuses bodies beyond this before any view reads them; leave room for form fields.

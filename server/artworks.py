@@ -52,7 +52,8 @@ def create(
     store: MediaStore,
     max_images: int,
 ) -> Artwork:
-    """Create the artwork and store its images; on any failure no new image file is left."""
+    """Create the artwork, store its images and commit; on any failure (the commit included)
+    no new image file is left."""
     if len(uploads) > max_images:
         raise ArtworkInvalid(f"at most {max_images} images per artwork", "images")
     if data.alt_text and len(data.alt_text) > len(uploads):
@@ -62,7 +63,7 @@ def create(
     artwork = Artwork(
         user_id=user.id, public_id=new_public_id(), title=data.title, rating=data.rating
     )
-    apply(session, user, artwork, data)
+    apply(session, user, artwork, data.model_copy(update={"alt_text": None}))  # set below
     session.add(artwork)
     stored: list[StoredImage] = []
     try:
@@ -86,7 +87,7 @@ def create(
                     alt_text=alt[position] if position < len(alt) else "",
                 )
             )
-        session.flush()
+        session.commit()
     except Exception:
         session.rollback()
         forget_unused(session, store, (image.sha256 for image in stored))
@@ -115,7 +116,7 @@ def apply(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -
                 )
             )
         artwork.credits = credits
-    if data.alt_text is not None and artwork.images:
+    if data.alt_text is not None:
         if len(data.alt_text) > len(artwork.images):
             raise ArtworkInvalid(
                 f"{len(data.alt_text)} alt texts for {len(artwork.images)} images", "alt_text"

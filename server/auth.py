@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 
 from flask import g, request
@@ -24,7 +25,14 @@ log = logging.getLogger(__name__)
 TOKEN_PREFIX = "cl_"
 
 
+USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+
 class UserExists(ValueError):
+    pass
+
+
+class InvalidUsername(ValueError):
     pass
 
 
@@ -33,6 +41,11 @@ def hash_token(token: str) -> str:
 
 
 def create_user(session: Session, username: str, password: str | None = None) -> User:
+    if not USERNAME.fullmatch(username):
+        raise InvalidUsername(
+            f"invalid user name {username!r}: 1-64 letters, digits, '_', '.' or '-', "
+            "not starting with '.' or '-'"
+        )
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise UserExists(f"user {username!r} already exists")
     user = User(

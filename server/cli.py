@@ -10,12 +10,16 @@ import os
 import sys
 from typing import Any
 
+import alembic.util
 import click
-import pydantic
+import sqlalchemy.exc
 from flask import Flask
 
 from server import auth, db, directory
+from server.api.spec import validate
 from server.app import create_app
+from server.crypto import KeyFileError
+from server.errors import ApiError
 from server.models import User
 from server.schemas import PeopleImport
 
@@ -24,7 +28,10 @@ log = logging.getLogger(__name__)
 
 def _app(ctx: click.Context) -> Flask:
     if ctx.obj is None:
-        app = create_app()
+        try:
+            app = create_app()
+        except (RuntimeError, KeyFileError, sqlalchemy.exc.ArgumentError) as exc:
+            raise click.ClickException(f"configuration: {exc}") from exc
         ctx.obj = app
         ctx.call_on_close(db.engine_for(app).dispose)  # no pooled connection outlives a command
     return ctx.obj
@@ -41,7 +48,23 @@ def _user(session: Any, username: str) -> User:
     return user
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Turns database trouble (unreachable, not migrated, unknown revision) into a one-line
+    error instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except alembic.util.CommandError as exc:
+            raise click.ClickException(f"migration: {exc}") from exc
+        except sqlalchemy.exc.DBAPIError as exc:
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            raise click.ClickException(
+                f"database: {reason} (is it reachable, and migrated with 'creditline db upgrade'?)"
+            ) from exc
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Creditline: post artworks to many sites with every credit intact.
@@ -138,7 +161,7 @@ def user_create(ctx: click.Context, username: str, password: str) -> None:
     with db.session_scope(app) as session:
         try:
             auth.create_user(session, username, password)
-        except auth.UserExists as exc:
+        except ValueError as exc:  # exists already, or not a valid user name
             raise click.ClickException(str(exc)) from exc
     click.echo(f"created user {username}")
 
@@ -173,9 +196,11 @@ def people_import(ctx: click.Context, file: Any, username: str) -> None:
     """Create or update people from a JSON file ({"people": [...]}, as 'export' writes)."""
     app = _app(ctx)
     try:
-        data = PeopleImport.model_validate(json.load(file))
-    except ValueError as exc:  # JSON errors and pydantic.ValidationError alike
-        raise click.ClickException(f"{file.name}: {_describe(exc)}") from exc
+        data = validate(PeopleImport, json.load(file))
+    except ApiError as exc:  # the API's own validation, so both paths accept the same files
+        raise click.ClickException(f"{file.name}: {exc.message}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise click.ClickException(f"{file.name}: not valid JSON: {exc}") from exc
     with db.session_scope(app) as session:
         try:
             created, updated = directory.import_people(
@@ -255,13 +280,6 @@ def _format_post(platform: str, post: dict[str, Any]) -> str:
         lines += [f"-- reply {i}", str(reply)]
     lines += [f"!! {warning}" for warning in post.get("warnings") or []]
     return "\n".join(lines) + "\n"
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, pydantic.ValidationError):
-        first = exc.errors(include_url=False)[0]
-        return ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]
-    return str(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_IMAGE_PIXELS": 89_000_000,  # at or below Pillow's own bomb warning
     "MAX_IMAGES_PER_ARTWORK": 10,
     "START_WORKER": False,  # the CLI's ``serve`` turns this on; tests and WSGI hosts do not
-    "LEASE_SECONDS": 300,
+    "LEASE_SECONDS": 300,  # a worker that is silent this long has lost its delivery
+    "MAX_ATTEMPTS": 8,
+    "LATE_BOUND_SECONDS": 6 * 3600,  # missed schedules older than this wait for the artist
+    "WORKER_THREADS": 8,  # deliveries posted at once by one worker process
+    "DISPATCH_SECONDS": 2.0,  # how often a worker looks for due deliveries
+    "PUBLIC_URL": "http://127.0.0.1:8000",  # where canonical pages are linked from posts
 }
 
 # Settings read from the environment and how to convert them.
@@ -34,6 +39,11 @@ _ENV_TYPES: dict[str, type] = {
     "MAX_IMAGE_PIXELS": int,
     "MAX_IMAGES_PER_ARTWORK": int,
     "LEASE_SECONDS": int,
+    "MAX_ATTEMPTS": int,
+    "LATE_BOUND_SECONDS": int,
+    "WORKER_THREADS": int,
+    "DISPATCH_SECONDS": float,
+    "PUBLIC_URL": str,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -162,6 +163,8 @@ class Account(Base):
     state: Mapped[str] = mapped_column(String(32), default="ok")
     last_error: Mapped[str | None] = mapped_column(Text)
     last_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Pacing: no delivery of this account is claimed before this time.
+    next_post_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -180,6 +183,7 @@ class Artwork(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    user: Mapped[User] = relationship()
     images: Mapped[list[ArtworkImage]] = relationship(
         back_populates="artwork", cascade="all, delete-orphan", order_by="ArtworkImage.position"
     )
@@ -249,6 +253,10 @@ class Delivery(Base):
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     remote_id: Mapped[str | None] = mapped_column(String(255))
     remote_url: Mapped[str | None] = mapped_column(String(2048))
+    # The last attempt may have reached the platform: look before posting again.
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The artist cancelled while a worker held it; the worker stops at its next checkpoint.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,7 +26,8 @@ from server.models import ROLES
 
 Rating = Literal["general", "mature", "adult"]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-PersonKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
+PERSON_KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+PersonKey = Annotated[str, StringConstraints(pattern=PERSON_KEY_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -70,9 +71,20 @@ class PersonFields(Strict):
         return None if value is None else check_handles(value)
 
 
+# Keys that would be shadowed by routes under /api/v1/people/ (GET …/export is the export).
+RESERVED_PERSON_KEYS = ("import", "export")
+
+
 class PersonCreate(PersonFields):
     key: PersonKey = Field(description="the key templates use: @[key]")
     name: Name
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_PERSON_KEYS:
+            raise ValueError(f"{value!r} is a reserved word; choose another key")
+        return value
 
     @model_validator(mode="after")
     def _primary_is_an_account(self) -> PersonCreate:
@@ -156,7 +168,10 @@ class CreditIn(Strict):
 
 
 class ArtworkFields(Strict):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    title: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+        | None
+    ) = None
     description: Annotated[str, StringConstraints(max_length=100_000)] | None = None
     rating: Rating | None = None
     content_flags: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]] | None = None
@@ -226,9 +241,38 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     remote_id: str | None
     remote_url: str | None
+    cancel_requested: bool
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+
+
+class DeliveryCreate(Strict):
+    accounts: list[int] = Field(min_length=1, max_length=50, description="account ids to post to")
+    scheduled_at: dt.datetime | None = Field(
+        None, description="when to post (timezone-aware); default: now"
+    )
+
+    _aware = field_validator("scheduled_at")(classmethod(lambda cls, v: aware(v)))
+
+
+class DeliveryReschedule(Strict):
+    scheduled_at: dt.datetime
+
+    _aware = field_validator("scheduled_at")(classmethod(lambda cls, v: aware(v)))
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Schedules are instants: a time without a zone would mean different things to each of
+    the artist's browser, the server and the worker."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2026-12-01T18:00:00+01:00")
+    return value
+
+
+class DeliveryCreated(BaseModel):
+    items: list[DeliveryOut]
+    created: list[int] = Field(description="ids of the deliveries this request created")

@@ -18,4 +18,8 @@ def init_app(app: Flask) -> None:
 
 
 def store() -> MediaStore:
-    return current_app.extensions["creditline.media"]
+    return store_for(current_app)
+
+
+def store_for(app: Flask) -> MediaStore:
+    return app.extensions["creditline.media"]

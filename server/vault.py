@@ -16,4 +16,8 @@ def init_app(app: Flask) -> None:
 
 
 def box() -> CredentialBox:
-    return current_app.extensions["creditline.vault"]
+    return box_for(current_app)
+
+
+def box_for(app: Flask) -> CredentialBox:
+    return app.extensions["creditline.vault"]

@@ -18,21 +18,17 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import update
 
-from server import db
-from server.models import Delivery, utcnow
+from server.delivery.dispatcher import Dispatcher, check_accounts, reclaim
+from server.models import utcnow
 
 log = logging.getLogger(__name__)
-
-# States in which a worker holds a lease on a delivery.
-LEASED_STATES = ("claimed", "uploading", "publishing")
 
 
 @dataclass(frozen=True)
 class Tick:
     name: str
-    seconds: int
+    seconds: float
     run: Callable[[Flask], object]
 
 
@@ -41,30 +37,15 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def reclaim_expired_leases(app: Flask, now: dt.datetime | None = None) -> int:
-    """Hand deliveries whose worker vanished back to the queue; returns how many."""
-    now = now or utcnow()
-    with db.session_scope(app) as session:
-        result = session.execute(
-            update(Delivery)
-            .where(Delivery.state.in_(LEASED_STATES), Delivery.lease_expires_at < now)
-            .values(
-                state="retry_wait",
-                scheduled_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                last_error="the worker handling this delivery stopped; it will be retried",
-            )
-        )
-    if result.rowcount:
-        log.warning("reclaimed %d deliveries from expired leases", result.rowcount)
-    return result.rowcount
-
-
-def ticks(app: Flask) -> list[Tick]:
+def ticks(app: Flask, dispatcher: Dispatcher) -> list[Tick]:
     """Every periodic job; subsystems add theirs to ``app.extensions['creditline.ticks']``."""
     extra: list[Tick] = app.extensions.get("creditline.ticks", [])
-    return [Tick("reclaim_expired_leases", 60, reclaim_expired_leases), *extra]
+    return [
+        Tick("dispatch", app.config["DISPATCH_SECONDS"], dispatcher.tick),
+        Tick("reclaim_expired_leases", max(app.config["LEASE_SECONDS"] / 4, 1), reclaim),
+        Tick("check_accounts", 3600, check_accounts),
+        *extra,
+    ]
 
 
 def _guarded(app: Flask, tick: Tick) -> Callable[[], None]:
@@ -78,8 +59,11 @@ def _guarded(app: Flask, tick: Tick) -> Callable[[], None]:
 
 
 def build_scheduler(app: Flask, blocking: bool = False) -> BackgroundScheduler:
+    """A scheduler whose jobs are this process's ticks; ``scheduler.dispatcher`` runs posts."""
+    dispatcher = Dispatcher(app, worker_id())
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=dt.UTC)
-    for tick in ticks(app):
+    scheduler.dispatcher = dispatcher  # type: ignore[attr-defined]
+    for tick in ticks(app, dispatcher):
         scheduler.add_job(
             _guarded(app, tick),
             "interval",

@@ -3,17 +3,23 @@ plain JSON for a draft without images yet."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, current_app, request
 
-from server import artworks, db, uploads
+from server import artworks, db, deliveries, uploads
 from server.api.deliveries import to_out as delivery_out
-from server.api.spec import endpoint, parse_json_body, validate
+from server.api.spec import endpoint, load_json, parse_json_body, validate
 from server.auth import current_user
 from server.errors import ApiError, not_found
 from server.models import Artwork
-from server.schemas import ArtworkCreate, ArtworkList, ArtworkOut, ArtworkUpdate, DeliveryList
+from server.schemas import (
+    ArtworkCreate,
+    ArtworkList,
+    ArtworkOut,
+    ArtworkUpdate,
+    DeliveryCreate,
+    DeliveryCreated,
+    DeliveryList,
+)
 
 bp = Blueprint("artworks", __name__, url_prefix="/api/v1/artworks")
 
@@ -42,13 +48,7 @@ def _create_body() -> tuple[ArtworkCreate, list]:
             raise ApiError(
                 400, "invalid", "multipart body needs an 'artwork' JSON field", "artwork"
             )
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(
-                400, "malformed_json", f"'artwork' is not valid JSON: {exc}", "artwork"
-            ) from exc
-        body = validate(ArtworkCreate, data)
+        body = validate(ArtworkCreate, load_json(raw, "artwork"))
         return body, [f.stream for f in request.files.getlist("images")]
     return parse_json_body(ArtworkCreate), []
 
@@ -84,7 +84,6 @@ def create_artwork() -> ArtworkOut:
         )
     except artworks.ArtworkInvalid as exc:
         raise _as_api_error(exc) from exc
-    session.commit()
     return _out(artwork)
 
 
@@ -142,3 +141,33 @@ def get_image(artwork_id: int, position: int):  # type: ignore[no-untyped-def]
 )
 def artwork_deliveries(artwork_id: int) -> DeliveryList:
     return DeliveryList(items=[delivery_out(d) for d in _get(artwork_id).deliveries])
+
+
+@endpoint(
+    bp,
+    "/<int:artwork_id>/deliveries",
+    "POST",
+    summary="Post this artwork to accounts, "
+    "now or at scheduled_at; asking twice returns the existing deliveries",
+    body=DeliveryCreate,
+    response=DeliveryCreated,
+    status=201,
+)
+def create_deliveries(artwork_id: int, body: DeliveryCreate) -> DeliveryCreated:
+    session = db.session()
+    artwork = _get(artwork_id)
+    try:
+        pairs = deliveries.create_for(
+            session,
+            current_user(),
+            artwork,
+            body.accounts,
+            body.scheduled_at,
+            current_app.config["PUBLIC_URL"],
+        )
+    except deliveries.CannotDeliver as exc:
+        raise ApiError(exc.status, exc.code, exc.message, exc.field) from exc
+    session.commit()
+    return DeliveryCreated(
+        items=[delivery_out(d) for d, _ in pairs], created=[d.id for d, new in pairs if new]
+    )

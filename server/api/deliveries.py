@@ -1,4 +1,7 @@
-"""Deliveries, read-only here: the delivery engine creates and moves them."""
+"""Deliveries: create them for an artwork, watch them, cancel, reschedule or retry them.
+
+The engine (``server.delivery``) moves them; these endpoints only record the artist's wishes.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from sqlalchemy import select
 from server import db
 from server.api.spec import endpoint
 from server.auth import current_user
-from server.errors import not_found
-from server.models import Account, Delivery
-from server.schemas import DeliveryList, DeliveryOut
+from server.delivery import queue
+from server.errors import ApiError, not_found
+from server.models import Account, Delivery, utcnow
+from server.schemas import DeliveryList, DeliveryOut, DeliveryReschedule
 
 bp = Blueprint("deliveries", __name__, url_prefix="/api/v1/deliveries")
 
@@ -27,6 +31,7 @@ def to_out(delivery: Delivery) -> DeliveryOut:
         last_error=delivery.last_error,
         remote_id=delivery.remote_id,
         remote_url=delivery.remote_url,
+        cancel_requested=delivery.cancel_requested,
         created_at=delivery.created_at,
         updated_at=delivery.updated_at,
     )
@@ -48,3 +53,54 @@ def get_delivery(delivery_id: int) -> DeliveryOut:
     if delivery is None:
         raise not_found(f"delivery {delivery_id}")
     return to_out(delivery)
+
+
+def _owned_delivery(delivery_id: int) -> Delivery:
+    delivery = db.session().scalar(_owned().where(Delivery.id == delivery_id))
+    if delivery is None:
+        raise not_found(f"delivery {delivery_id}")
+    return delivery
+
+
+def _act(delivery_id: int, action) -> DeliveryOut:  # type: ignore[no-untyped-def]
+    delivery = _owned_delivery(delivery_id)
+    try:
+        action(delivery)
+    except queue.NotAllowed as exc:
+        raise ApiError(409, "conflict", str(exc), "state") from exc
+    db.session().commit()
+    return to_out(delivery)
+
+
+@endpoint(
+    bp,
+    "/<int:delivery_id>/cancel",
+    "POST",
+    summary="Cancel (a delivery being posted stops at its next step)",
+    response=DeliveryOut,
+)
+def cancel_delivery(delivery_id: int) -> DeliveryOut:
+    return _act(delivery_id, queue.cancel)
+
+
+@endpoint(
+    bp,
+    "/<int:delivery_id>/reschedule",
+    "POST",
+    summary="Move a waiting delivery to another time",
+    body=DeliveryReschedule,
+    response=DeliveryOut,
+)
+def reschedule_delivery(delivery_id: int, body: DeliveryReschedule) -> DeliveryOut:
+    return _act(delivery_id, lambda d: queue.reschedule(d, body.scheduled_at))
+
+
+@endpoint(
+    bp,
+    "/<int:delivery_id>/retry",
+    "POST",
+    summary="Try a failed or held delivery again now",
+    response=DeliveryOut,
+)
+def retry_delivery(delivery_id: int) -> DeliveryOut:
+    return _act(delivery_id, lambda d: queue.retry(d, utcnow()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +14,7 @@ from server.auth import current_user
 from server.errors import ApiError, not_found
 from server.models import Credit, Person
 from server.schemas import (
+    PERSON_KEY_PATTERN,
     ImportResult,
     PeopleImport,
     PersonCreate,
@@ -24,7 +27,10 @@ bp = Blueprint("people", __name__, url_prefix="/api/v1/people")
 
 
 def _get(key: str) -> Person:
-    person = directory.find(db.session(), current_user(), key)
+    # A key no person can have (e.g. with a NUL, which PostgreSQL refuses) is simply not found.
+    person = None
+    if re.match(PERSON_KEY_PATTERN, key):
+        person = directory.find(db.session(), current_user(), key)
     if person is None:
         raise not_found(f"person {key!r}")
     return person

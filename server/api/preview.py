@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, g, request
@@ -10,7 +9,7 @@ from pydantic import RootModel
 
 from adapters.draft import PreviewRequest
 from server import db, previews
-from server.api.spec import endpoint
+from server.api.spec import endpoint, load_json
 from server.errors import ApiError
 
 bp = Blueprint("preview", __name__, url_prefix="/api/v1/preview")
@@ -34,9 +33,6 @@ class PreviewResponse(RootModel[dict[str, dict[str, Any]]]):
 def preview() -> Any:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the draft as application/json")
-    try:
-        payload = json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    payload = load_json(request.get_data() or b"null")
     user = g.get("user")
     return previews.preview(payload, db.session() if user else None, user)

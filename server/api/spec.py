@@ -41,18 +41,54 @@ def parse_json_body(model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
     """Decode and validate the JSON body; malformed JSON and wrong shapes are 400s."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    return validate(model, load_json(request.get_data(cache=True) or b"null"))
+
+
+def load_json(raw: str | bytes, field: str | None = None) -> Any:
+    """Decode a JSON document; malformed (or absurdly deeply nested) JSON is a 400."""
+    what = f"'{field}'" if field else "the body"
     try:
-        data = json.loads(request.get_data(cache=True) or b"null")
+        return json.loads(raw)
+    except RecursionError:
+        raise ApiError(400, "malformed_json", f"{what} is nested too deeply", field) from None
     except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
-    return validate(model, data)
+        raise ApiError(400, "malformed_json", f"{what} is not valid JSON: {exc}", field) from exc
 
 
 def validate(model: type[pydantic.BaseModel], data: Any, prefix: str = "") -> pydantic.BaseModel:
+    nul = find_nul(data)
+    if nul is not None:
+        field = ".".join(part for part in (prefix, nul) if part) or None
+        where = f"{field}: " if field else ""
+        raise ApiError(400, "invalid", f"{where}text may not contain NUL (\\u0000)", field)
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise validation_error(exc, prefix) from exc
+
+
+def find_nul(data: Any) -> str | None:
+    """The dotted path of the first string (or key) holding U+0000, which PostgreSQL cannot
+    store in text; ``None`` when there is none (``""`` for a bare top-level string)."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:  # iterative: the nesting depth of a JSON document is the client's choice
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+            continue
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        else:
+            continue
+        for key, item in reversed(items):
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                return here
+            stack.append((here, item))
+    return None
 
 
 def endpoint(

@@ -121,5 +121,82 @@ def test_every_owned_object_is_404_for_another_user(app, artist, other_artist, e
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), e.path)
     if e.method == "get":  # the ids are right: the owner can see it
         assert artist.get(path).status_code == 200, path
-    response = other_artist.open(path, e.method.upper(), json={})
+    # a body the other user could validly send, so only ownership can refuse it
+    body = {
+        "reschedule_delivery": {"scheduled_at": "2030-01-01T00:00:00Z"},
+        "create_deliveries": {"accounts": [account["id"]]},
+    }.get(e.name, {})
+    response = other_artist.open(path, e.method.upper(), json=body)
     assert response.status_code == 404, (e.method, path, response.json)
+
+
+WITH_ID = [e for e in ENDPOINTS if "<int:" in e.path]
+
+
+@pytest.mark.parametrize("e", WITH_ID, ids=[f"{e.method} {e.path}" for e in WITH_ID])
+def test_ids_beyond_the_database_range_are_404_not_500(artist, e):
+    for number in (2**31, 10**30):
+        path = re.sub(r"<int:\w+>", str(number), e.path)
+        response = artist.open(path, e.method.upper(), json={})
+        assert response.status_code == 404, (e.method, path, response.json)
+        assert response.json["error"]["code"] == "not_found"
+
+
+NUL_BODIES = [
+    ("POST", "/api/v1/people", {"key": "k", "name": "a\0b"}, "name"),
+    ("POST", "/api/v1/people", {"key": "k", "name": "n", "notes": "\0"}, "notes"),
+    ("POST", "/api/v1/people/import", {"people": [{"key": "k", "name": "\0"}]}, "people.0.name"),
+    ("POST", "/api/v1/accounts", {"platform": "discord", "name": "a\0"}, "name"),
+    ("POST", "/api/v1/artworks", {"title": "a\0b", "rating": "general"}, "title"),
+    ("POST", "/api/v1/artworks", {"title": "t", "rating": "general", "tags": ["\0"]}, "tags.0"),
+    ("POST", "/api/v1/artworks", {"title": "t", "rating": "general", "x\0": 1}, "x\0"),
+    ("POST", "/api/v1/artworks", "\0", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), NUL_BODIES)
+def test_nul_characters_are_a_400_naming_the_field(artist, method, path, body, field):
+    """PostgreSQL cannot store U+0000 in text: refuse it up front instead of failing in the
+    database with a 500 (SQLite would have stored it, so the backends would disagree)."""
+    response = artist.open(path, method, json=body)
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "invalid"
+    assert response.json["error"]["field"] == field
+    assert "NUL" in response.json["error"]["message"]
+    assert artist.get(path.removesuffix("/import")).json["items"] == []
+
+
+def test_nul_in_a_url_key_is_404(artist):
+    assert artist.get("/api/v1/people/a%00b").status_code == 404
+    assert artist.patch("/api/v1/people/a%00b", json={"name": "x"}).status_code == 404
+    assert artist.delete("/api/v1/people/a%00b").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/people", "/api/v1/artworks", "/api/v1/preview"])
+def test_absurdly_nested_json_is_a_400(artist, path):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = artist.post(path, data=deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"x"', b"null", b"1", b"true"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/people"),
+        ("PATCH", "/api/v1/people/hyena"),
+        ("POST", "/api/v1/people/import"),
+        ("POST", "/api/v1/accounts"),
+        ("POST", "/api/v1/artworks"),
+        ("POST", "/api/v1/preview"),
+    ],
+)
+def test_bodies_that_are_not_objects_are_a_400(artist, method, path, body):
+    from tests.server.helpers import HYENA
+
+    artist.post("/api/v1/people", json=HYENA)
+    response = artist.open(path, method, data=body, content_type="application/json")
+    assert response.status_code == 400, response.json
+    assert set(response.json["error"]) == {"code", "message", "field"}
+    assert artist.get("/api/v1/people/hyena").json["name"] == HYENA["name"]

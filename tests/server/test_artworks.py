@@ -175,3 +175,43 @@ def test_credits_cannot_name_another_users_people(people, other_artist):
     response = other_artist.post("/api/v1/artworks", json={**ARTWORK, "alt_text": None})
     assert response.status_code == 400
     assert response.json["error"]["field"] == "credits.0.person"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"alt_text": ["nowhere to put this"]}, "alt_text"),
+        ({"tags": ["ok"], "credits": [{"role": "artist", "person": "nobody"}]}, "credits.0.person"),
+    ],
+    ids=["empty-title", "blank-title", "alt-without-images", "partly-valid"],
+)
+def test_bad_patches_change_nothing(people, change, field):
+    """What create refuses, PATCH refuses too, and a failing PATCH applies no part of itself."""
+    created = people.post("/api/v1/artworks", json={"title": "Sketch", "rating": "general"}).json
+    response = people.patch(f"/api/v1/artworks/{created['id']}", json=change)
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["field"] == field
+    assert people.get(f"/api/v1/artworks/{created['id']}").json == created
+
+
+def test_a_failed_commit_leaves_no_image_behind(app, people, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from server.models import Artwork
+
+    commit = Session.commit
+
+    def failing_commit(self):
+        if any(isinstance(obj, Artwork) for obj in self.new):
+            raise OperationalError("COMMIT", {}, Exception("the database went away"))
+        return commit(self)
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    response = people.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes()))
+    assert response.status_code == 500
+    monkeypatch.undo()
+    assert media_files(app) == []
+    assert people.get("/api/v1/artworks").json["items"] == []

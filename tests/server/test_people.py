@@ -144,3 +144,14 @@ def test_people_are_private_to_their_user(artist, other_artist):
     # the same key is free for the other user
     assert other_artist.post("/api/v1/people", json=HYENA).status_code == 201
     assert artist.get("/api/v1/people/hyena").json["name"] == "Hyena Dude"
+
+
+@pytest.mark.parametrize("key", ["import", "export"])
+def test_keys_that_routes_would_shadow_are_refused(artist, key):
+    response = artist.post("/api/v1/people", json={"key": key, "name": "X"})
+    assert response.status_code == 400
+    assert response.json["error"]["field"] == "key"
+    assert "reserved" in response.json["error"]["message"]
+    imported = artist.post("/api/v1/people/import", json={"people": [{"key": key, "name": "X"}]})
+    assert imported.status_code == 400
+    assert artist.get("/api/v1/people").json["items"] == []

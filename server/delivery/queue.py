@@ -1,0 +1,295 @@
+"""Every state change of a delivery, each one a single short transaction.
+
+Claims are atomic: one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` on
+PostgreSQL, the same statement under SQLite's single writer. A worker holds a claimed delivery
+by its lease; every later write is conditional on still holding it, so a worker that lost its
+lease (it stalled, another reclaimed the row) can never overwrite the newer truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from adapters import registry
+from server.models import Account, Artwork, Copy, Delivery
+
+log = logging.getLogger(__name__)
+
+DUE_STATES = ("scheduled", "retry_wait")
+LEASED_STATES = ("claimed", "uploading", "publishing")
+TERMINAL_STATES = ("posted", "failed", "cancelled")
+
+
+class LeaseLost(Exception):
+    """Another worker owns the delivery now; stop without touching it."""
+
+
+class NotAllowed(ValueError):
+    """The action does not fit the delivery's current state (HTTP 409)."""
+
+
+# -- creation -------------------------------------------------------------------------------
+
+
+def create(
+    session: Session, artwork: Artwork, accounts: Iterable[Account], scheduled_at: dt.datetime
+) -> list[tuple[Delivery, bool]]:
+    """One delivery per (artwork, account); an existing one is returned as it is.
+
+    Returns (delivery, created) pairs in the order of ``accounts``.
+    """
+    result = []
+    for account in accounts:
+        existing = session.scalar(
+            select(Delivery).where(
+                Delivery.artwork_id == artwork.id, Delivery.account_id == account.id
+            )
+        )
+        if existing is not None:
+            result.append((existing, False))
+            continue
+        delivery = Delivery(
+            artwork=artwork,
+            account=account,
+            state="scheduled",
+            scheduled_at=scheduled_at,
+            idempotency_key=registry.get(account.platform).new_idempotency_key(),
+            progress={},
+        )
+        session.add(delivery)
+        result.append((delivery, True))
+    session.flush()
+    return result
+
+
+# -- claiming -------------------------------------------------------------------------------
+
+
+def expire_late(session: Session, now: dt.datetime, late_bound: float) -> int:
+    """Never-tried deliveries missed by more than ``late_bound`` seconds wait for the artist."""
+    cutoff = now - dt.timedelta(seconds=late_bound)
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.state == "scheduled", Delivery.attempts == 0, Delivery.scheduled_at < cutoff
+        )
+        .values(
+            state="needs_attention",
+            updated_at=now,
+            last_error="missed its scheduled time while Creditline was not running; "
+            "post it now with retry, or cancel it",
+        )
+    )
+    return result.rowcount
+
+
+def claim(
+    session: Session, worker: str, now: dt.datetime, limit: int, lease_seconds: float
+) -> list[int]:
+    """Atomically take up to ``limit`` due deliveries of active accounts."""
+    if limit <= 0:
+        return []
+    due = (
+        select(Delivery.id)
+        .join(Account, Account.id == Delivery.account_id)
+        .where(
+            Delivery.state.in_(DUE_STATES),
+            Delivery.scheduled_at <= now,
+            Account.state == "ok",
+            or_(Account.next_post_at.is_(None), Account.next_post_at <= now),
+        )
+        .order_by(Delivery.scheduled_at, Delivery.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=Delivery)
+    claimed = session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(
+            state="claimed",
+            lease_owner=worker,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Delivery.id)
+    ).all()
+    return _pace(session, list(claimed), now)
+
+
+def _pace(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
+    """Keep one claim per paced account and book its next slot; hand the others back."""
+    if not ids:
+        return ids
+    rows = session.execute(
+        select(Delivery.id, Account.id, Account.platform)
+        .join(Account, Account.id == Delivery.account_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.scheduled_at, Delivery.id)
+    ).all()
+    kept, seen = [], set()
+    for delivery_id, account_id, platform in rows:
+        interval = registry.get(platform).min_interval
+        if interval <= 0:
+            kept.append(delivery_id)
+            continue
+        if account_id in seen:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(
+                    state="scheduled",
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempts=Delivery.attempts - 1,
+                )
+            )
+            continue
+        seen.add(account_id)
+        kept.append(delivery_id)
+        session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(next_post_at=now + dt.timedelta(seconds=interval))
+        )
+    return kept
+
+
+def reclaim_expired(session: Session, now: dt.datetime) -> int:
+    """Hand deliveries whose worker vanished back to the queue.
+
+    One that was past uploading may already be on the platform, so it is flagged
+    ``outcome_unknown``: the next attempt looks before it posts (or relies on the platform's
+    idempotency key).
+    """
+    expired = and_(Delivery.state.in_(LEASED_STATES), Delivery.lease_expires_at < now)
+    values: dict[str, Any] = dict(
+        state="retry_wait",
+        scheduled_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=now,
+        last_error="the worker handling this delivery stopped; it will be retried",
+    )
+    unknown = session.execute(
+        update(Delivery)
+        .where(expired, Delivery.state == "publishing")
+        .values(outcome_unknown=True, **values)
+    ).rowcount
+    safe = session.execute(update(Delivery).where(expired).values(**values)).rowcount
+    if unknown or safe:
+        log.warning("reclaimed %d deliveries from expired leases", unknown + safe)
+    return unknown + safe
+
+
+# -- a worker's writes (conditional on its lease) -------------------------------------------
+
+
+def _owned(delivery_id: int, worker: str) -> Any:
+    return and_(
+        Delivery.id == delivery_id,
+        Delivery.lease_owner == worker,
+        Delivery.state.in_(LEASED_STATES),
+    )
+
+
+def checkpoint(
+    session: Session,
+    delivery_id: int,
+    worker: str,
+    progress: Mapping[str, Any],
+    state: str,
+    now: dt.datetime,
+    lease_seconds: float,
+) -> bool:
+    """Save intermediate ids and extend the lease; returns whether a cancel was requested."""
+    row = session.execute(
+        update(Delivery)
+        .where(_owned(delivery_id, worker))
+        .values(
+            progress=dict(progress),
+            state=state,
+            updated_at=now,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+        )
+        .returning(Delivery.cancel_requested)
+    ).first()
+    if row is None:
+        raise LeaseLost(f"delivery {delivery_id} is no longer held by {worker}")
+    return bool(row[0])
+
+
+def finish(
+    session: Session, delivery_id: int, worker: str, now: dt.datetime, **values: Any
+) -> Delivery:
+    """Move a held delivery to its next state and release the lease."""
+    delivery = session.scalar(select(Delivery).where(_owned(delivery_id, worker)).with_for_update())
+    if delivery is None:
+        raise LeaseLost(f"delivery {delivery_id} is no longer held by {worker}")
+    for key, value in values.items():
+        setattr(delivery, key, value)
+    delivery.lease_owner = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    return delivery
+
+
+def record_posted(
+    session: Session, delivery: Delivery, remote_id: str, url: str, now: dt.datetime
+) -> None:
+    delivery.state = "posted"
+    delivery.remote_id = remote_id
+    delivery.remote_url = url
+    delivery.last_error = None
+    delivery.outcome_unknown = False
+    session.add(
+        Copy(
+            artwork_id=delivery.artwork_id,
+            url=url,
+            platform=delivery.account.platform,
+            remote_id=remote_id,
+            source="delivery",
+            delivery_id=delivery.id,
+        )
+    )
+    artwork = delivery.artwork
+    if artwork.published_at is None:
+        artwork.published_at = now
+
+
+# -- the artist's actions -------------------------------------------------------------------
+
+
+def cancel(delivery: Delivery) -> None:
+    if delivery.state in TERMINAL_STATES:
+        raise NotAllowed(f"delivery is already {delivery.state}")
+    if delivery.state in LEASED_STATES:
+        delivery.cancel_requested = True  # the worker stops at its next checkpoint
+        return
+    delivery.state = "cancelled"
+
+
+def reschedule(delivery: Delivery, when: dt.datetime) -> None:
+    if delivery.state not in ("scheduled", "retry_wait", "needs_attention"):
+        raise NotAllowed(f"a delivery that is {delivery.state} cannot be rescheduled")
+    delivery.state = "scheduled"
+    delivery.scheduled_at = when
+    delivery.attempts = 0
+
+
+def retry(delivery: Delivery, now: dt.datetime) -> None:
+    """The artist asks for another try; for an unknown outcome, they confirm it is not there."""
+    if delivery.state not in ("failed", "needs_attention", "retry_wait"):
+        raise NotAllowed(f"a delivery that is {delivery.state} cannot be retried")
+    delivery.state = "scheduled"
+    delivery.scheduled_at = now
+    delivery.attempts = 0
+    delivery.outcome_unknown = False
+    delivery.cancel_requested = False

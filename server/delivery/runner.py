@@ -1,0 +1,269 @@
+"""Post one claimed delivery through its platform adapter.
+
+Everything the adapter needs is gathered first (render, images, credentials); a draft that no
+longer renders or credentials that cannot be read fail before any remote call. Each checkpoint
+the adapter makes is saved at once, with the lease extended, so a crash at any point resumes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from adapters import registry
+from adapters.base import Adapter
+from adapters.errors import AuthError, ContentRejected
+from adapters.publishing import Cancelled, Media, Presence, Published, PublishJob
+from server import db, previews, uploads, vault
+from server.crypto import CredentialsUnreadable
+from server.delivery import policy, queue
+from server.models import Account, Artwork, Delivery, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lease_seconds: float
+    max_attempts: int
+    public_url: str
+
+    @classmethod
+    def of(cls, app: Flask) -> Settings:
+        return cls(
+            app.config["LEASE_SECONDS"],
+            app.config["MAX_ATTEMPTS"],
+            app.config["PUBLIC_URL"].rstrip("/"),
+        )
+
+
+def draft_for(session: Session, artwork: Artwork, public_url: str) -> dict[str, Any]:
+    """The preview request for an artwork, with the owner's directory as ``people``."""
+    return {
+        "artwork": {
+            "title": artwork.title,
+            "description": artwork.description,
+            "rating": artwork.rating,
+            "content_flags": list(artwork.content_flags),
+            "tags": list(artwork.tags),
+            "alt_text": artwork.images[0].alt_text if artwork.images else "",
+            "credits": [
+                {
+                    "role": c.role,
+                    "person": c.person.key,
+                    **({"character": c.character} if c.character else {}),
+                }
+                for c in artwork.credits
+            ],
+            "canonical_url": f"{public_url}/a/{artwork.public_id}",
+        },
+        "people": previews.directory_people(session, artwork.user),
+    }
+
+
+def render_for(
+    session: Session, artwork: Artwork, account: Account, public_url: str
+) -> Mapping[str, Any]:
+    payload = draft_for(session, artwork, public_url)
+    payload["platforms"] = [account.platform]
+    payload["options"] = {account.platform: account.options or {}}
+    return previews.render_preview(payload)[account.platform]
+
+
+def run(app: Flask, delivery_id: int, worker: str) -> str:
+    """Attempt a claimed delivery; returns the state it ends in (for logs and tests)."""
+    settings = Settings.of(app)
+    with db.session_scope(app) as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.lease_owner != worker:
+            return "lost"
+        adapter = registry.get(delivery.account.platform)
+        if delivery.cancel_requested:
+            return _finish(app, delivery_id, worker, state="cancelled")
+        try:
+            job = _job(app, session, delivery, adapter, settings)
+        except Exception as exc:  # could not prepare: nothing was sent
+            return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
+        unknown = delivery.outcome_unknown
+    if unknown and not adapter.supports_idempotent_create:
+        found = _look_first(app, delivery_id, worker, adapter, job)
+        if found is not None:
+            return found
+    return _publish(app, delivery_id, worker, adapter, job, settings)
+
+
+def _job(
+    app: Flask, session: Session, delivery: Delivery, adapter: Adapter, settings: Settings
+) -> PublishJob:
+    post = render_for(session, delivery.artwork, delivery.account, settings.public_url)
+    if not post.get("ok"):
+        raise ContentRejected(post.get("error") or "the artwork no longer renders")
+    try:
+        credentials = (
+            vault.box_for(app).open(delivery.account.credentials)
+            if delivery.account.credentials
+            else {}
+        )
+    except CredentialsUnreadable as exc:
+        raise AuthError("stored credentials cannot be read; enter them again") from exc
+    store = uploads.store_for(app)
+    images = tuple(
+        Media(
+            data=store.read(image.sha256),
+            media_type=image.media_type,
+            filename=f"{image.sha256[:16]}.{image.media_type.split('/')[-1]}",
+            width=image.width,
+            height=image.height,
+            alt_text=image.alt_text,
+        )
+        for image in delivery.artwork.images
+    )
+    account_id = delivery.account_id
+    return PublishJob(
+        key=delivery.idempotency_key,
+        post=post,
+        images=images,
+        credentials=credentials,
+        progress=dict(delivery.progress or {}),
+        update_credentials=lambda new: _store_credentials(app, account_id, new),
+    )
+
+
+def _store_credentials(app: Flask, account_id: int, new: Mapping[str, str]) -> None:
+    with db.session_scope(app) as session:
+        account = session.get(Account, account_id)
+        current = vault.box_for(app).open(account.credentials) if account.credentials else {}
+        account.credentials = vault.box_for(app).seal({**current, **new})
+
+
+def _look_first(
+    app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob
+) -> str | None:
+    """Before retrying an ambiguous failure: adopt the post if it is there."""
+    try:
+        lookup = adapter.lookup(job)
+    except Exception as exc:
+        log.warning("delivery %s: lookup failed: %s", delivery_id, exc)
+        lookup = None
+    if lookup is not None and lookup.presence is Presence.FOUND and lookup.published:
+        return _posted(app, delivery_id, worker, lookup.published)
+    if lookup is not None and lookup.presence is Presence.ABSENT:
+        return None
+    return _finish(
+        app,
+        delivery_id,
+        worker,
+        state="needs_attention",
+        last_error=f"an earlier attempt may have posted this to {adapter.name}, and Creditline "
+        "cannot tell: check the account, then retry or cancel",
+    )
+
+
+def _publish(
+    app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob, settings: Settings
+) -> str:
+    progress = dict(job.progress)
+
+    def checkpoint(ids: Mapping[str, Any]) -> None:
+        # The first step an adapter saves is its media; what follows is the post itself, so
+        # from here on a crash leaves the outcome unknown.
+        progress.update(ids)
+        with db.session_scope(app) as session:
+            cancelled = queue.checkpoint(
+                session,
+                delivery_id,
+                worker,
+                progress,
+                "publishing",
+                utcnow(),
+                settings.lease_seconds,
+            )
+        if cancelled:
+            raise Cancelled()
+
+    with db.session_scope(app) as session:
+        if queue.checkpoint(
+            session, delivery_id, worker, progress, "uploading", utcnow(), settings.lease_seconds
+        ):
+            return _finish(app, delivery_id, worker, state="cancelled")
+    try:
+        published = adapter.publish(job, checkpoint)
+    except Cancelled:
+        return _finish(
+            app,
+            delivery_id,
+            worker,
+            state="cancelled",
+            last_error="cancelled while posting; parts already posted may remain",
+        )
+    except queue.LeaseLost:
+        log.warning("delivery %s: lease lost while posting", delivery_id)
+        return "lost"
+    except Exception as exc:
+        return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
+    return _posted(app, delivery_id, worker, published)
+
+
+def _posted(app: Flask, delivery_id: int, worker: str, published: Published) -> str:
+    now = utcnow()
+    try:
+        with db.session_scope(app) as session:
+            delivery = queue.finish(session, delivery_id, worker, now)
+            queue.record_posted(session, delivery, published.remote_id, published.url, now)
+    except queue.LeaseLost:
+        return "lost"
+    log.info("delivery %s posted: %s", delivery_id, published.url)
+    return "posted"
+
+
+def _failed_attempt(
+    app: Flask,
+    delivery_id: int,
+    worker: str,
+    error: Exception,
+    adapter: Adapter,
+    settings: Settings,
+) -> str:
+    if not hasattr(error, "message"):
+        log.exception("delivery %s: unexpected error", delivery_id)
+    now = utcnow()
+    try:
+        with db.session_scope(app) as session:
+            delivery = session.get(Delivery, delivery_id)
+            outcome = policy.decide(
+                error, delivery.attempts, adapter.supports_idempotent_create, settings.max_attempts
+            )
+            delivery = queue.finish(
+                session,
+                delivery_id,
+                worker,
+                now,
+                state=outcome.state,
+                last_error=outcome.message,
+                scheduled_at=now + dt.timedelta(seconds=outcome.retry_in),
+                outcome_unknown=delivery.outcome_unknown or outcome.outcome_unknown,
+            )
+            if not outcome.count_attempt:
+                delivery.attempts -= 1
+            if outcome.pause_account:
+                delivery.account.state = "needs_attention"
+                delivery.account.last_error = outcome.message
+    except queue.LeaseLost:
+        return "lost"
+    log.info("delivery %s: %s (%s)", delivery_id, outcome.state, outcome.message)
+    return outcome.state
+
+
+def _finish(app: Flask, delivery_id: int, worker: str, **values: Any) -> str:
+    try:
+        with db.session_scope(app) as session:
+            queue.finish(session, delivery_id, worker, utcnow(), **values)
+    except queue.LeaseLost:
+        return "lost"
+    return values.get("state", "?")
