@@ -26,6 +26,10 @@ class FurAffinity(Adapter):
     title_limit = 60
     markup = "bbcode"
     writer = FurAffinityWriter
+    # PostyBirb waits at least 70 s between FA posts (minimumPostWaitInterval) and FA's flood
+    # protection answers faster posting with a cooldown page.
+    min_interval = 90.0
+    max_concurrency = 1
     images = ImageLimits(max_count=1, max_bytes=10_000_000)
     supports_alt_text = False
     tag_rules = TagRules(min_count=3, max_joined=500, separator=" ", space="_")

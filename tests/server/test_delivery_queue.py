@@ -99,10 +99,11 @@ def test_paced_platforms_get_one_claim_per_account_and_a_next_slot(app, artist):
         pytest.skip("furaffinity declares no pacing")
     first = make(app, artist.username, 1, platform="furaffinity")[0]
     with db.session_scope(app) as session:
-        account_id = session.get(Delivery, first).account_id
-        session.add(Delivery(artwork_id=session.get(Delivery, first).artwork_id + 0,
-                             account_id=account_id, idempotency_key="second",
-                             scheduled_at=NOW))
+        held = session.get(Delivery, first)
+        other = Artwork(user_id=held.artwork.user_id, public_id="second", title="t2",
+                        rating="general")
+        session.add(Delivery(artwork=other, account_id=held.account_id,
+                             idempotency_key="second", scheduled_at=NOW))
     assert claim(app) == [first]
     assert claim(app, now=NOW + dt.timedelta(seconds=interval - 1)) == []
     assert len(claim(app, now=NOW + dt.timedelta(seconds=interval))) == 1
