@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "START_WORKER": False,  # the CLI's ``serve`` turns this on; tests and WSGI hosts do not
     "LEASE_SECONDS": 300,  # a worker that is silent this long has lost its delivery
     "MAX_ATTEMPTS": 8,
+    "RETRY_BASE_SECONDS": 30.0,  # first backoff after a transient error; doubles each time
+    "RETRY_CAP_SECONDS": 3600.0,
     "LATE_BOUND_SECONDS": 6 * 3600,  # missed schedules older than this wait for the artist
     "WORKER_THREADS": 8,  # deliveries posted at once by one worker process
     "DISPATCH_SECONDS": 2.0,  # how often a worker looks for due deliveries
@@ -38,8 +40,10 @@ _ENV_TYPES: dict[str, type] = {
     "MAX_IMAGE_BYTES": int,
     "MAX_IMAGE_PIXELS": int,
     "MAX_IMAGES_PER_ARTWORK": int,
-    "LEASE_SECONDS": int,
+    "LEASE_SECONDS": float,
     "MAX_ATTEMPTS": int,
+    "RETRY_BASE_SECONDS": float,
+    "RETRY_CAP_SECONDS": float,
     "LATE_BOUND_SECONDS": int,
     "WORKER_THREADS": int,
     "DISPATCH_SECONDS": float,

@@ -37,9 +37,14 @@ class Outcome:
     pause_account: bool = False
 
 
-def backoff(attempt: int, rng: random.Random | None = None) -> float:
+def backoff(
+    attempt: int,
+    rng: random.Random | None = None,
+    base: float = BACKOFF_BASE,
+    cap: float = BACKOFF_CAP,
+) -> float:
     """Exponential backoff with jitter: spread retries so a recovering site is not stampeded."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempt - 1, 0))
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
@@ -49,6 +54,8 @@ def decide(
     idempotent: bool,
     max_attempts: int = MAX_ATTEMPTS,
     rng: random.Random | None = None,
+    base: float = BACKOFF_BASE,
+    cap: float = BACKOFF_CAP,
 ) -> Outcome:
     """Map an attempt's error to the delivery's next state (see DESIGN.md, Delivery engine)."""
     if isinstance(error, AuthError):
@@ -84,7 +91,9 @@ def decide(
                 outcome_unknown=True,
             )
         return Outcome("failed", f"gave up after {attempts} attempts: {message}")
-    return Outcome("retry_wait", message, retry_in=backoff(attempts, rng), outcome_unknown=unknown)
+    return Outcome(
+        "retry_wait", message, retry_in=backoff(attempts, rng, base, cap), outcome_unknown=unknown
+    )
 
 
 def late_by(scheduled_at: dt.datetime, now: dt.datetime) -> float:

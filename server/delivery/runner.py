@@ -33,13 +33,18 @@ class Settings:
     lease_seconds: float
     max_attempts: int
     public_url: str
+    retry_base: float
+    retry_cap: float
 
     @classmethod
     def of(cls, app: Flask) -> Settings:
+        c = app.config
         return cls(
-            app.config["LEASE_SECONDS"],
-            app.config["MAX_ATTEMPTS"],
-            app.config["PUBLIC_URL"].rstrip("/"),
+            c["LEASE_SECONDS"],
+            c["MAX_ATTEMPTS"],
+            c["PUBLIC_URL"].rstrip("/"),
+            c["RETRY_BASE_SECONDS"],
+            c["RETRY_CAP_SECONDS"],
         )
 
 
@@ -237,7 +242,12 @@ def _failed_attempt(
         with db.session_scope(app) as session:
             delivery = session.get(Delivery, delivery_id)
             outcome = policy.decide(
-                error, delivery.attempts, adapter.supports_idempotent_create, settings.max_attempts
+                error,
+                delivery.attempts,
+                adapter.supports_idempotent_create,
+                settings.max_attempts,
+                base=settings.retry_base,
+                cap=settings.retry_cap,
             )
             delivery = queue.finish(
                 session,
