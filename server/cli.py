@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import alembic.util
@@ -90,11 +91,8 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, debug: bool
 
     app = _app(ctx)
     db.upgrade(db.engine_for(app))
-    # With the reloader, only the child process (WERKZEUG_RUN_MAIN) may start the worker,
-    # or every delivery tick would run twice.
-    reloader_parent = debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
     scheduler = None
-    if not no_worker and not reloader_parent:
+    if starts_worker(no_worker, debug, os.environ):
         scheduler = build_scheduler(app)
         scheduler.start()
     click.echo(f"Creditline on http://{host}:{port}/ (database: {db.engine_for(app).dialect.name})")
@@ -108,6 +106,15 @@ def serve(ctx: click.Context, host: str, port: int, no_worker: bool, debug: bool
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def starts_worker(no_worker: bool, debug: bool, environ: Mapping[str, str]) -> bool:
+    """Whether this ``serve`` process runs the in-process worker.
+
+    With the reloader (``--debug``) Flask runs the app in a child process marked
+    ``WERKZEUG_RUN_MAIN``; only that child may start it, or every tick would run twice.
+    """
+    return not no_worker and (not debug or environ.get("WERKZEUG_RUN_MAIN") == "true")
 
 
 @main.command()
@@ -280,6 +287,104 @@ def _format_post(platform: str, post: dict[str, Any]) -> str:
         lines += [f"-- reply {i}", str(reply)]
     lines += [f"!! {warning}" for warning in post.get("warnings") or []]
     return "\n".join(lines) + "\n"
+
+
+@main.command()
+@click.argument("artwork_id", type=int)
+@click.option(
+    "--to",
+    "accounts",
+    multiple=True,
+    required=True,
+    type=int,
+    help="Account id to post to (repeatable); see GET /api/v1/accounts.",
+)
+@click.option("--at", "when", help="When, e.g. 2026-12-01T18:00+01:00; default: now.")
+@click.option("--user", "username", required=True, help="Whose artwork.")
+@click.pass_context
+def post(
+    ctx: click.Context, artwork_id: int, accounts: tuple[int, ...], when: str | None, username: str
+) -> None:
+    """Queue ARTWORK_ID for posting to accounts, now or at a time (with its time zone)."""
+    import datetime as dt
+
+    from server import artworks, deliveries
+
+    scheduled = None
+    if when:
+        try:
+            scheduled = dt.datetime.fromisoformat(when)
+        except ValueError as exc:
+            raise click.ClickException(f"--at: not an ISO 8601 time: {when!r}") from exc
+        if scheduled.tzinfo is None:
+            raise click.ClickException("--at needs a time zone, e.g. 2026-12-01T18:00+01:00")
+    app = _app(ctx)
+    with db.session_scope(app) as session:
+        user = _user(session, username)
+        artwork = artworks.find(session, user, artwork_id)
+        if artwork is None:
+            raise click.ClickException(f"{username} has no artwork {artwork_id}")
+        try:
+            pairs = deliveries.create_for(
+                session, user, artwork, list(accounts), scheduled, app.config["PUBLIC_URL"]
+            )
+        except deliveries.CannotDeliver as exc:
+            raise click.ClickException(exc.message) from exc
+        for delivery, created in pairs:
+            note = "queued" if created else "already queued"
+            click.echo(
+                f"delivery {delivery.id} to {delivery.account.platform} "
+                f"({delivery.account.name}): {note} for "
+                f"{delivery.scheduled_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+            )
+
+
+@main.command("deliveries")
+@click.option("--user", "username", required=True, help="Whose deliveries.")
+@click.option("--artwork", "artwork_id", type=int, help="Only this artwork's.")
+@click.option("--watch", is_flag=True, help="Refresh every 2 s until all are finished.")
+@click.pass_context
+def deliveries_command(
+    ctx: click.Context, username: str, artwork_id: int | None, watch: bool
+) -> None:
+    """Show deliveries and their state; --watch follows them until they are done."""
+    import time
+
+    from sqlalchemy import select
+
+    from server.delivery.queue import TERMINAL_STATES
+    from server.models import Account, Delivery
+
+    app = _app(ctx)
+    while True:
+        with db.session_scope(app) as session:
+            user = _user(session, username)
+            query = (
+                select(Delivery)
+                .join(Account)
+                .where(Account.user_id == user.id)
+                .order_by(Delivery.id.desc())
+                .limit(50)
+            )
+            if artwork_id is not None:
+                query = query.where(Delivery.artwork_id == artwork_id)
+            rows = list(session.scalars(query))
+            lines = [_delivery_line(d) for d in rows]
+            pending = [d for d in rows if d.state not in TERMINAL_STATES]
+        click.echo("\n".join(lines) if lines else "no deliveries")
+        if not watch or not pending:
+            return
+        done = len(rows) - len(pending)
+        click.echo(f"-- {done}/{len(rows)} finished; refreshing (Ctrl-C stops watching)")
+        time.sleep(2)
+
+
+def _delivery_line(d: Any) -> str:
+    where = d.remote_url or (d.last_error or "")
+    return (
+        f"{d.id:>6}  artwork {d.artwork_id:<5} {d.account.platform:<12} {d.state:<16} "
+        f"attempts {d.attempts}  {where}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
