@@ -20,16 +20,21 @@ def make(app, username: str, n: int = 1, platform: str = "mastodon", **values) -
     """n deliveries of one artwork to n accounts of ``platform``."""
     with db.session_scope(app) as session:
         user = session.scalar(select(User).where(User.username == username))
-        artwork = Artwork(user_id=user.id, public_id=uuid.uuid4().hex[:10], title="t",
-                          rating="general")
+        artwork = Artwork(
+            user_id=user.id, public_id=uuid.uuid4().hex[:10], title="t", rating="general"
+        )
         session.add(artwork)
         scheduled_at = values.pop("scheduled_at", NOW)
         ids = []
         for i in range(n):
             account = Account(user_id=user.id, platform=platform, name=f"acct{i}")
-            delivery = Delivery(artwork=artwork, account=account,
-                                idempotency_key=uuid.uuid4().hex, scheduled_at=scheduled_at,
-                                **values)
+            delivery = Delivery(
+                artwork=artwork,
+                account=account,
+                idempotency_key=uuid.uuid4().hex,
+                scheduled_at=scheduled_at,
+                **values,
+            )
             session.add(delivery)
             session.flush()
             ids.append(delivery.id)
@@ -100,10 +105,17 @@ def test_paced_platforms_get_one_claim_per_account_and_a_next_slot(app, artist):
     first = make(app, artist.username, 1, platform="furaffinity")[0]
     with db.session_scope(app) as session:
         held = session.get(Delivery, first)
-        other = Artwork(user_id=held.artwork.user_id, public_id="second", title="t2",
-                        rating="general")
-        session.add(Delivery(artwork=other, account_id=held.account_id,
-                             idempotency_key="second", scheduled_at=NOW))
+        other = Artwork(
+            user_id=held.artwork.user_id, public_id="second", title="t2", rating="general"
+        )
+        session.add(
+            Delivery(
+                artwork=other,
+                account_id=held.account_id,
+                idempotency_key="second",
+                scheduled_at=NOW,
+            )
+        )
     assert claim(app) == [first]
     assert claim(app, now=NOW + dt.timedelta(seconds=interval - 1)) == []
     assert len(claim(app, now=NOW + dt.timedelta(seconds=interval))) == 1
@@ -140,8 +152,9 @@ def test_checkpoint_saves_progress_and_reports_cancel(app, artist):
     [delivery_id] = make(app, artist.username)
     claim(app)
     with db.session_scope(app) as session:
-        assert not queue.checkpoint(session, delivery_id, "w1", {"media_ids": ["9"]},
-                                    "publishing", NOW, 120)
+        assert not queue.checkpoint(
+            session, delivery_id, "w1", {"media_ids": ["9"]}, "publishing", NOW, 120
+        )
     held = state(app, delivery_id)
     assert held.progress == {"media_ids": ["9"]}
     assert held.lease_expires_at == NOW + dt.timedelta(seconds=120)
@@ -201,8 +214,9 @@ def test_artist_actions_through_the_api(app, artist, start, action, end):
 
 def test_reschedule_needs_a_time_zone(app, artist):
     [delivery_id] = make(app, artist.username)
-    response = artist.post(f"/api/v1/deliveries/{delivery_id}/reschedule",
-                           json={"scheduled_at": "2030-01-01T09:00:00"})
+    response = artist.post(
+        f"/api/v1/deliveries/{delivery_id}/reschedule", json={"scheduled_at": "2030-01-01T09:00:00"}
+    )
     assert response.status_code == 400
     assert "time zone" in response.json["error"]["message"]
 
@@ -211,19 +225,24 @@ def test_create_refuses_what_cannot_be_posted(app, artist):
     from tests.server.helpers import artwork_form, png_bytes
 
     no_image = artist.post("/api/v1/artworks", json={"title": "t", "rating": "general"}).json
-    with_image = artist.post("/api/v1/artworks", data=artwork_form(
-        {"title": "t", "rating": "general"}, png_bytes())).json
+    with_image = artist.post(
+        "/api/v1/artworks", data=artwork_form({"title": "t", "rating": "general"}, png_bytes())
+    ).json
     fa = artist.post("/api/v1/accounts", json={"platform": "furaffinity", "name": "me"}).json
-    response = artist.post(f"/api/v1/artworks/{no_image['id']}/deliveries",
-                           json={"accounts": [fa["id"]]})
+    response = artist.post(
+        f"/api/v1/artworks/{no_image['id']}/deliveries", json={"accounts": [fa["id"]]}
+    )
     assert response.status_code == 400 and response.json["error"]["field"] == "images"
-    response = artist.post(f"/api/v1/artworks/{with_image['id']}/deliveries",
-                           json={"accounts": [fa["id"], 999]})
+    response = artist.post(
+        f"/api/v1/artworks/{with_image['id']}/deliveries", json={"accounts": [fa["id"], 999]}
+    )
     assert response.status_code in (400, 404)
     assert response.json["error"]["field"].startswith("accounts.")
     assert artist.get("/api/v1/deliveries").json["items"] == []
-    naive = artist.post(f"/api/v1/artworks/{with_image['id']}/deliveries",
-                        json={"accounts": [fa["id"]], "scheduled_at": "2030-01-01T09:00"})
+    naive = artist.post(
+        f"/api/v1/artworks/{with_image['id']}/deliveries",
+        json={"accounts": [fa["id"]], "scheduled_at": "2030-01-01T09:00"},
+    )
     assert naive.status_code == 400 and "time zone" in naive.json["error"]["message"]
 
 
