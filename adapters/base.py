@@ -18,7 +18,14 @@ from typing import Any, ClassVar
 
 from adapters.draft import Artwork, Person, RuleOptions, validate
 from adapters.errors import ContentRejected, InvalidHandle, MissingRatingMapping, Unsupported
-from adapters.publishing import Checkpoint, Lookup, Presence, Published, PublishJob
+from adapters.publishing import (
+    Checkpoint,
+    CredentialsUpdate,
+    Lookup,
+    Presence,
+    Published,
+    PublishJob,
+)
 from adapters.rules import Rules
 from adapters.text.censor import censor
 from adapters.text.compose import Parts, resolve_document, resolve_inlines
@@ -356,14 +363,30 @@ class Adapter:
     def edit(self, remote_id: str, job: PublishJob) -> Published:
         raise Unsupported(f"{self.name} posts cannot be edited")
 
-    def delete(self, remote_id: str, credentials: Mapping[str, str]) -> None:
+    # ``update_credentials``: where to store a session these calls create or refresh.
+
+    def delete(
+        self,
+        remote_id: str,
+        credentials: Mapping[str, str],
+        *,
+        update_credentials: CredentialsUpdate | None = None,
+    ) -> None:
         raise Unsupported(f"{self.name} posts cannot be deleted by Creditline")
 
-    def check_auth(self, credentials: Mapping[str, str]) -> str:
+    def check_auth(
+        self, credentials: Mapping[str, str], *, update_credentials: CredentialsUpdate | None = None
+    ) -> str:
         """Verify credentials; returns the account's public name or raises ``AuthError``."""
         raise Unsupported(f"checking {self.name} credentials is not available yet")
 
-    def fetch(self, credentials: Mapping[str, str], limit: int = 100) -> list[Published]:
+    def fetch(
+        self,
+        credentials: Mapping[str, str],
+        limit: int = 100,
+        *,
+        update_credentials: CredentialsUpdate | None = None,
+    ) -> list[Published]:
         """The account's own recent posts (for import and reconciliation)."""
         raise Unsupported(f"importing from {self.name} is not available yet")
 

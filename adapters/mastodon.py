@@ -40,7 +40,14 @@ from adapters.errors import (
     RateLimited,
     TransientError,
 )
-from adapters.publishing import Checkpoint, Lookup, Presence, Published, PublishJob
+from adapters.publishing import (
+    Checkpoint,
+    CredentialsUpdate,
+    Lookup,
+    Presence,
+    Published,
+    PublishJob,
+)
 from adapters.text.counting import graphemes
 from adapters.text.writers.plain import PlainWriter
 
@@ -350,7 +357,13 @@ class Mastodon(Adapter):
             chain.append(parent)
         return chain
 
-    def delete(self, remote_id: str, credentials: Mapping[str, str]) -> None:
+    def delete(
+        self,
+        remote_id: str,
+        credentials: Mapping[str, str],
+        *,
+        update_credentials: CredentialsUpdate | None = None,  # tokens do not change here
+    ) -> None:
         """Delete the post and its credits thread; a post that is already gone is no error."""
         with _Api.open(self, credentials) as api:
             try:
@@ -361,7 +374,9 @@ class Mastodon(Adapter):
                 with suppress(NotFound):
                     api.call(api.client.status_delete, status_id, write=True)
 
-    def check_auth(self, credentials: Mapping[str, str]) -> str:
+    def check_auth(
+        self, credentials: Mapping[str, str], *, update_credentials: CredentialsUpdate | None = None
+    ) -> str:
         with _Api.open(self, credentials) as api:
             me = api.call(api.client.account_verify_credentials)
             try:  # the account's domain can differ from the API host (LOCAL_DOMAIN)
@@ -394,7 +409,13 @@ class Mastodon(Adapter):
             "image_pixels": media.get("image_matrix_limit", self.images.max_pixels),
         }
 
-    def fetch(self, credentials: Mapping[str, str], limit: int = 100) -> list[Published]:
+    def fetch(
+        self,
+        credentials: Mapping[str, str],
+        limit: int = 100,
+        *,
+        update_credentials: CredentialsUpdate | None = None,
+    ) -> list[Published]:
         """The account's own statuses (no boosts), newest first, with their media."""
         out: list[Published] = []
         with _Api.open(self, credentials) as api:

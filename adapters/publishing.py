@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# Store changed credentials (a refreshed session or OAuth token), sealed, for next time.
+CredentialsUpdate = Callable[[Mapping[str, str]], None]
+
 # Save progress (merged into the delivery's stored progress) before the next remote step.
 # It may raise ``Cancelled`` when the artist cancelled the delivery meanwhile.
 Checkpoint = Callable[[Mapping[str, Any]], None]
@@ -43,10 +46,7 @@ class PublishJob:
     images: tuple[Media, ...]
     credentials: Mapping[str, str] = field(repr=False)
     progress: Mapping[str, Any] = field(default_factory=dict)  # saved by earlier attempts
-    # Store changed credentials (a refreshed session or OAuth token), sealed, for next time.
-    update_credentials: Callable[[Mapping[str, str]], None] | None = field(
-        default=None, repr=False, compare=False
-    )
+    update_credentials: CredentialsUpdate | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,7 @@ def artist(app: Flask) -> Artist:
 @pytest.fixture
 def other_artist(app: Flask) -> Artist:
     return make_artist(app, "someone_else")
+
+
+# The real Bluesky PDS (tests/peers/bluesky/): one per session, for adapter and engine tests.
+from tests.peers.bluesky.fixtures import bluesky_pds  # noqa: E402, F401

@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from adapters import registry
-from adapters.errors import AuthError, PlatformError, Unsupported
+from adapters.errors import AuthError, Unsupported
 from server import db, vault
 from server.delivery import queue, runner
 from server.models import Account, Delivery, utcnow
@@ -110,24 +110,42 @@ def reclaim(app: Flask) -> int:
 
 def check_accounts(app: Flask) -> int:
     """Hourly: verify each active account's credentials, so a revoked login is noticed before
-    a scheduled post needs it. Returns how many accounts were paused."""
-    paused = 0
+    a scheduled post needs it. Returns how many accounts were paused.
+
+    The platform calls happen outside any database transaction; results are written after.
+    """
     with db.session_scope(app) as session:
-        accounts = list(session.scalars(select(Account).where(Account.state == "ok")))
-        for account in accounts:
-            adapter = registry.get(account.platform)
-            try:
-                credentials = (
-                    vault.box_for(app).open(account.credentials) if account.credentials else {}
-                )
-                adapter.check_auth(credentials)
-            except Unsupported:
-                continue
-            except AuthError as exc:
-                account.state, account.last_error = "needs_attention", exc.message
-                paused += 1
-            except (PlatformError, Exception) as exc:  # the site is down: try next hour
-                log.info("account %s check inconclusive: %s", account.id, exc)
-                continue
-            account.last_checked_at = utcnow()
+        accounts = [
+            (a.id, a.platform, a.credentials)
+            for a in session.scalars(select(Account).where(Account.state == "ok"))
+        ]
+    paused = 0
+    for account_id, platform, sealed in accounts:
+        adapter = registry.get(platform)
+        try:
+            credentials = vault.box_for(app).open(sealed) if sealed else {}
+            adapter.check_auth(
+                credentials,
+                update_credentials=lambda new, a=account_id: runner.store_credentials(app, a, new),
+            )
+        except Unsupported:
+            continue
+        except AuthError as exc:
+            _mark_checked(app, account_id, error=exc.message)
+            paused += 1
+            continue
+        except Exception as exc:  # the site is down or the key is wrong: look again next hour
+            log.info("account %s check inconclusive: %s", account_id, exc)
+            continue
+        _mark_checked(app, account_id)
     return paused
+
+
+def _mark_checked(app: Flask, account_id: int, error: str | None = None) -> None:
+    with db.session_scope(app) as session:
+        account = session.get(Account, account_id)
+        if account is None or account.state != "ok":
+            return  # deleted or changed by the artist meanwhile
+        account.last_checked_at = utcnow()
+        if error is not None:
+            account.state, account.last_error = "needs_attention", error

@@ -136,13 +136,16 @@ def _job(
         images=images,
         credentials=credentials,
         progress=dict(delivery.progress or {}),
-        update_credentials=lambda new: _store_credentials(app, account_id, new),
+        update_credentials=lambda new: store_credentials(app, account_id, new),
     )
 
 
-def _store_credentials(app: Flask, account_id: int, new: Mapping[str, str]) -> None:
+def store_credentials(app: Flask, account_id: int, new: Mapping[str, str]) -> None:
+    """Seal what an adapter refreshed (a session, a token) into the account's credentials."""
     with db.session_scope(app) as session:
         account = session.get(Account, account_id)
+        if account is None:  # disconnected meanwhile: nothing to keep
+            return
         current = vault.box_for(app).open(account.credentials) if account.credentials else {}
         account.credentials = vault.box_for(app).seal({**current, **new})
 
