@@ -226,6 +226,18 @@ def checkpoint(
     return bool(row[0])
 
 
+def extend_lease(
+    session: Session, delivery_id: int, worker: str, now: dt.datetime, lease_seconds: float
+) -> bool:
+    """Push the lease forward; False when this worker no longer holds the delivery."""
+    result = session.execute(
+        update(Delivery)
+        .where(_owned(delivery_id, worker))
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount == 1
+
+
 def finish(
     session: Session, delivery_id: int, worker: str, now: dt.datetime, **values: Any
 ) -> Delivery:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -200,8 +201,10 @@ def _publish(
             session, delivery_id, worker, progress, "uploading", utcnow(), settings.lease_seconds
         ):
             return _finish(app, delivery_id, worker, state="cancelled")
+    heartbeat = Heartbeat(app, delivery_id, worker, settings.lease_seconds)
     try:
-        published = adapter.publish(job, checkpoint)
+        with heartbeat:
+            published = adapter.publish(job, checkpoint)
     except Cancelled:
         return _finish(
             app,
@@ -216,6 +219,41 @@ def _publish(
     except Exception as exc:
         return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
     return _posted(app, delivery_id, worker, published)
+
+
+class Heartbeat:
+    """Keeps the lease alive while a slow platform call runs (a big upload can outlast it).
+
+    It only extends a lease this worker still holds; when the process dies the beats stop
+    and the lease expires as designed.
+    """
+
+    def __init__(self, app: Flask, delivery_id: int, worker: str, lease_seconds: float) -> None:
+        self.app, self.delivery_id, self.worker = app, delivery_id, worker
+        self.lease_seconds = lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"lease-{delivery_id}")
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            try:
+                with db.session_scope(self.app) as session:
+                    held = queue.extend_lease(
+                        session, self.delivery_id, self.worker, utcnow(), self.lease_seconds
+                    )
+            except Exception:  # the database is away for a moment: try at the next beat
+                log.warning("delivery %s: lease heartbeat failed", self.delivery_id, exc_info=True)
+                continue
+            if not held:
+                return
 
 
 def _posted(app: Flask, delivery_id: int, worker: str, published: Published) -> str:

@@ -248,3 +248,25 @@ def test_create_refuses_what_cannot_be_posted(app, artist):
 
 def test_now_is_timezone_aware():
     assert utcnow().tzinfo is not None
+
+
+def test_a_held_lease_can_be_extended_and_a_lost_one_cannot(app, artist):
+    [delivery_id] = make(app, artist.username)
+    claim(app, lease=10)
+    later = NOW + dt.timedelta(seconds=8)
+    with db.session_scope(app) as session:
+        assert queue.extend_lease(session, delivery_id, "w1", later, 10)
+        assert not queue.extend_lease(session, delivery_id, "someone-else", later, 10)
+    assert state(app, delivery_id).lease_expires_at == later + dt.timedelta(seconds=10)
+
+
+def test_heartbeat_keeps_a_slow_attempt_leased(app, artist):
+    from server.delivery.runner import Heartbeat
+
+    start = utcnow()
+    [delivery_id] = make(app, artist.username, scheduled_at=start)
+    with db.session_scope(app) as session:
+        assert queue.claim(session, "w1", start, 1, 0.3) == [delivery_id]
+    with Heartbeat(app, delivery_id, "w1", 0.3):
+        threading.Event().wait(0.5)  # longer than the lease
+        assert state(app, delivery_id).lease_expires_at > start + dt.timedelta(seconds=0.5)
