@@ -129,6 +129,12 @@ class ContentRejected(PlatformError):
     code = "content_rejected"
 
 
+class NeedsAttention(PlatformError):
+    """Something only the artist can sort out (e.g. a thread left half-posted): no retry."""
+
+    code = "needs_attention"
+
+
 class SiteChanged(PlatformError):
     """A scraped page no longer looks as expected: an operator must look."""
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from adapters.errors import (
     AuthError,
     ContentRejected,
+    NeedsAttention,
     PlatformError,
     RateLimited,
     SiteChanged,
@@ -77,6 +78,8 @@ def decide(
         return Outcome("failed", error.message)
     if isinstance(error, SiteChanged):
         return Outcome("needs_attention", f"the site changed: {error.message}")
+    if isinstance(error, NeedsAttention):
+        return Outcome("needs_attention", error.message)
     if isinstance(error, TransientError):
         message, ambiguous = error.message, error.ambiguous
     else:  # a bug or an unmapped library error: it may have posted, so treat it as ambiguous

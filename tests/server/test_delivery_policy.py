@@ -70,3 +70,11 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert all(w <= BACKOFF_CAP for w in waits)
     assert waits[3] > waits[0]
     assert len({round(backoff(2, rng)) for _ in range(20)}) > 5  # jittered, not one value
+
+
+def test_needs_attention_errors_hold_the_delivery_with_the_adapters_words():
+    from adapters.errors import NeedsAttention
+
+    outcome = decide(NeedsAttention("part 1 is still up; delete it by hand"), 1, False)
+    assert outcome.state == "needs_attention"
+    assert outcome.message == "part 1 is still up; delete it by hand"
