@@ -1,0 +1,354 @@
+"""A loopback e621 API for contract tests: real HTTP, the shapes of e621ng.
+
+No e621 can run here, so this answers the endpoints Creditline uses with e621ng's request
+checks and answers (app/controllers/uploads_controller.rb, posts_controller.rb,
+application_controller.rb, app/logical/session_loader.rb, app/views/static/error.json.erb):
+
+- HTTP Basic ``login:api_key``; a wrong key answers 401 ``{"success": false, "message": ...}``.
+- A descriptive User-Agent is required; a library default is refused (403), as e621 does.
+- ``POST /uploads.json`` (multipart ``upload[...]``) answers ``{"success": true, "location",
+  "post_id"}``, or 412 ``{"reason": "duplicate", "post_id", "location"}`` for a file (MD5) it
+  already has, or 412 ``{"reason": "invalid", "message"}``.
+- ``PATCH /posts/<id>.json`` (``post[description]`` ...) answers ``{"post": {...}}``.
+- ``GET /posts.json?tags=user:<name>&limit=&page=b<id>`` answers ``{"posts": [...]}``.
+- ``GET /users/<name>.json`` answers the user.
+
+``LoopbackSite`` is the shared harness of the art-site peers (inkbunny, deviantart, e621):
+a werkzeug server in a thread that records every request and injects failures, reusing the
+Mastodon peer's ``Recorded`` and ``Failure``::
+
+    server = E621Server(keys={"artist": "key"})
+    base = server.start()
+    server.fail_next(1, 503)                                # refused before any work
+    server.fail_next(1, 0, path="/uploads.json", after=True)  # done, then the answer is lost
+    server.delay_next(1, 0.6, path="/uploads.json")         # done, answered late
+    server.requests, server.posts
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import itertools
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from tests.peers.mastodon_server import Failure, Recorded, _QuietHandler
+
+USER_AGENT = re.compile(r"Creditline/\S+ \(by (?P<login>\S+) on e621\)")
+RATINGS = frozenset({"s", "q", "e"})
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(value), status, headers, mimetype="application/json")
+
+
+class LoopbackSite:
+    """A site API on 127.0.0.1 in a thread; subclasses answer in ``_route``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._requests: list[Recorded] = []
+        self._failures: list[Failure] = []
+        self._stopping = threading.Event()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        self._server = make_server(
+            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_QuietHandler
+        )
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> LoopbackSite:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- inspection and failure injection ---------------------------------------------------
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, method: str, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        after: bool = False,
+        error: str | None = None,
+        reset_in: float = 30.0,
+        delay: float = 0.0,
+    ) -> None:
+        """The next ``n`` matching requests fail with ``status`` (0: connection dropped);
+        ``after``: the request is handled first, then its answer is replaced (ambiguous)."""
+        with self._lock:
+            self._failures.extend(
+                Failure(status, path, method, after, error, reset_in, delay) for _ in range(n)
+            )
+
+    def delay_next(self, n: int, seconds: float, *, path: str | None = None) -> None:
+        """Handle the next ``n`` matching requests, then answer ``seconds`` late."""
+        self.fail_next(n, 200, path=path, after=True, delay=seconds)
+
+    # -- WSGI --------------------------------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            record = self._record(request)
+            failure = self._pick(request.method, request.path)
+            if failure is not None and not failure.after and failure.status != 200:
+                response = self._failure(failure, environ)
+            else:
+                with self._lock:
+                    response = self._route(request, record)
+                if failure is not None and failure.status != 200:
+                    response = self._failure(failure, environ)
+            if failure is not None and failure.delay:
+                self._stopping.wait(failure.delay)
+            return response(environ, start_response)
+        finally:
+            request.close()
+
+    def _record(self, request: Request) -> Recorded:
+        files = {}
+        for name, f in request.files.items(multi=True):
+            data = f.read()
+            files[name] = {
+                "filename": f.filename,
+                "content_type": f.mimetype,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "md5": hashlib.md5(data).hexdigest(),
+                "data": data,
+            }
+        record = Recorded(
+            request.method,
+            request.path,
+            {k: request.args.getlist(k) for k in request.args},
+            dict(request.headers.items()),
+            {k: request.form.getlist(k) for k in request.form},
+            request.get_json(silent=True) if request.is_json else None,
+            files,
+        )
+        with self._lock:
+            self._requests.append(record)
+        return record
+
+    def _pick(self, method: str, path: str) -> Failure | None:
+        with self._lock:
+            for i, failure in enumerate(self._failures):
+                if failure.matches(method, path):
+                    return self._failures.pop(i)
+        return None
+
+    def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
+        if failure.status == 0:  # drop the connection: the client sees no answer at all
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            return Response(b"", 500)
+        return self._error_response(failure)
+
+    def _error_response(self, failure: Failure) -> Response:
+        return Response(failure.error or "error", failure.status)
+
+    def _route(self, request: Request, record: Recorded) -> Response:
+        raise NotImplementedError
+
+
+class E621Server(LoopbackSite):
+    """e621's upload, post and user endpoints, state in memory."""
+
+    def __init__(self, keys: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.keys = dict(keys or {"artist": "secret-key"})
+        self.user_ids = {login: i for i, login in enumerate(self.keys, start=1)}
+        self.posts: dict[int, dict[str, Any]] = {}
+        self.artists: set[str] = set()  # tags e621 files under "artist"
+        self._ids = itertools.count(4_000_001)
+
+    def add_post(self, login: str, description: str = "", data: bytes = b"other") -> dict[str, Any]:
+        """A post uploaded elsewhere (another client, another user)."""
+        with self._lock:
+            return self._create(login, {"upload[description]": [description]}, data, "png")
+
+    def _error_response(self, failure: Failure) -> Response:
+        messages = {
+            401: "SessionLoader::AuthenticationFailure",
+            403: "Access Denied",
+            429: "Throttled: Too many requests",
+            500: "An unexpected error occurred.",
+            503: "The database is unavailable. Try again later.",
+        }
+        message = failure.error or messages.get(failure.status, "Error")
+        return json_response({"success": False, "message": message, "code": None}, failure.status)
+
+    def _login(self, record: Recorded) -> str | Response | None:
+        """The authenticated login, None when anonymous, or the error answer."""
+        auth = record.headers.get("Authorization", "")
+        if not auth:
+            return None
+        if not auth.startswith("Basic "):
+            return json_response({"success": False, "message": "Invalid authorization"}, 401)
+        login, _, key = base64.b64decode(auth[6:]).decode().partition(":")
+        known = {name.lower(): name for name in self.keys}
+        login = known.get(login.lower(), login)  # user names are case-insensitive
+        if self.keys.get(login) != key or not key:
+            return json_response(
+                {"success": False, "message": "SessionLoader::AuthenticationFailure", "code": None},
+                401,
+            )
+        return login
+
+    def _route(self, request: Request, record: Recorded) -> Response:
+        agent = USER_AGENT.fullmatch(record.headers.get("User-Agent", ""))
+        if agent is None:
+            return Response("<h1>403 Forbidden</h1><p>Set a descriptive User-Agent</p>", 403)
+        login = self._login(record)
+        if isinstance(login, Response):
+            return login
+        if login is not None and agent.group("login").lower() != login.lower():
+            return Response("<h1>403 Forbidden</h1><p>User-Agent names another user</p>", 403)
+        method, path = request.method, request.path
+        if path == "/uploads.json" and method == "POST":
+            if login is None:
+                return json_response({"success": False, "reason": "Access Denied"}, 403)
+            return self._upload(login, record)
+        if m := re.fullmatch(r"/posts/(\d+)\.json", path):
+            post = self.posts.get(int(m.group(1)))
+            if post is None:
+                return json_response({"success": False, "reason": "not found"}, 404)
+            if method == "GET":
+                return json_response({"post": post})
+            if method == "PATCH":
+                if login is None:
+                    return json_response({"success": False, "reason": "Access Denied"}, 403)
+                return self._update(post, record)
+        if path == "/posts.json" and method == "GET":
+            return self._index(request)
+        if (m := re.fullmatch(r"/users/([^/]+)\.json", path)) and method == "GET":
+            name = m.group(1)
+            for known, uid in self.user_ids.items():
+                if known.lower() == name.lower() or str(uid) == name:
+                    return json_response({"id": uid, "name": known, "level": 20})
+            return json_response({"success": False, "reason": "not found"}, 404)
+        return json_response({"success": False, "reason": "not found"}, 404)
+
+    def _upload(self, login: str, record: Recorded) -> Response:
+        upload = record.files.get("upload[file]")
+        form = record.form
+        rating = (form.get("upload[rating]") or [""])[0]
+        problems = []
+        if upload is None:
+            problems.append("File can't be blank")
+        if rating not in RATINGS:
+            problems.append("Rating is invalid")
+        if len((form.get("upload[description]") or [""])[0]) > 50_000:
+            problems.append("Description is too long (maximum is 50000 characters)")
+        if problems:
+            return json_response(
+                {"success": False, "reason": "invalid", "message": "; ".join(problems)}, 412
+            )
+        assert upload is not None
+        for post in self.posts.values():
+            if post["file"]["md5"] == upload["md5"]:
+                return json_response(
+                    {
+                        "success": False,
+                        "reason": "duplicate",
+                        "location": f"/posts/{post['id']}",
+                        "post_id": post["id"],
+                    },
+                    412,
+                )
+        ext = (upload["content_type"] or "image/png").split("/")[-1].replace("jpeg", "jpg")
+        post = self._create(login, form, upload["data"], ext)
+        return json_response(
+            {"success": True, "location": f"/posts/{post['id']}", "post_id": post["id"]}
+        )
+
+    def _create(
+        self, login: str, form: dict[str, list[str]], data: bytes, ext: str
+    ) -> dict[str, Any]:
+        post_id = next(self._ids)
+        md5 = hashlib.md5(data).hexdigest()
+        tags = (form.get("upload[tag_string]") or [""])[0].split()
+        sources = [s for s in (form.get("upload[source]") or [""])[0].split("\n") if s]
+        post = {
+            "id": post_id,
+            "created_at": "2026-01-01T00:00:00.000-05:00",
+            "file": {
+                "ext": ext,
+                "size": len(data),
+                "md5": md5,
+                "url": f"https://static1.e621.net/data/{md5[:2]}/{md5[2:4]}/{md5}.{ext}",
+            },
+            "tags": {
+                "general": [t for t in tags if t not in self.artists],
+                "artist": [t for t in tags if t in self.artists],
+            },
+            "rating": (form.get("upload[rating]") or ["s"])[0],
+            "sources": sources,
+            "description": (form.get("upload[description]") or [""])[0],
+            "uploader_id": self.user_ids.get(login),
+            "_uploader": login,
+        }
+        self.posts[post_id] = post
+        return post
+
+    def _update(self, post: dict[str, Any], record: Recorded) -> Response:
+        form = record.form
+        if "post[description]" in form:
+            old = form.get("post[old_description]")
+            if old is not None and old[0] != post["description"]:
+                return json_response({"success": False, "reason": "edit conflict"}, 409)
+            post["description"] = form["post[description]"][0]
+        if "post[rating]" in form:
+            post["rating"] = form["post[rating]"][0]
+        return json_response({"post": post})
+
+    def _index(self, request: Request) -> Response:
+        query = request.args.get("tags", "")
+        limit = min(int(request.args.get("limit", "75")), 320)
+        page = request.args.get("page", "")
+        posts = sorted(self.posts.values(), key=lambda p: -p["id"])
+        if m := re.fullmatch(r"user:(\S+)", query):
+            posts = [p for p in posts if p["_uploader"].lower() == m.group(1).lower()]
+        if page.startswith("b"):
+            posts = [p for p in posts if p["id"] < int(page[1:])]
+        return json_response({"posts": posts[:limit]})
