@@ -6,7 +6,6 @@ com.atproto.label.defs (self-labels); social-app constants (alt text 2000).
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -24,7 +23,6 @@ from atproto_client import Client
 from atproto_client import exceptions as atx
 from atproto_client.client.session import Session, SessionEvent
 from atproto_client.request import Request
-from PIL import Image, ImageOps
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
 from adapters.errors import (
@@ -35,11 +33,11 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.images import fit_image
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
     Lookup,
-    Media,
     Presence,
     Published,
     PublishJob,
@@ -199,7 +197,9 @@ class Bluesky(Adapter):
         for attempt in (1, 2):
             images = list(progress.get("images") or ())
             for media in job.images[len(images) :]:
-                data, media_type, width, height = fit_image(media, self.images)
+                data, media_type, width, height = fit_image(
+                    media, self.images, self.name, originals_within_pixels=False
+                )
                 blob = conn.upload_blob(data, media_type)
                 images.append(
                     {
@@ -422,87 +422,6 @@ def post_url(uri: str) -> str:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# -- images ------------------------------------------------------------------------------------
-
-PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-
-
-def fit_image(media: Media, limits: ImageLimits) -> tuple[bytes, str, int, int]:
-    """(bytes, media type, width, height) within ``limits``: the original when it already fits,
-    otherwise re-encoded (and if need be downscaled) at the best quality that fits."""
-    max_bytes = limits.max_bytes or len(media.data)
-    try:
-        with Image.open(io.BytesIO(media.data)) as probe:
-            width, height = probe.size
-            if probe.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # shown rotated by 90 degrees
-                width, height = height, width
-            actual_type = Image.MIME.get(probe.format or "", media.media_type)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ContentRejected(f"{media.filename}: not an image Bluesky can show ({exc})") from exc
-    if len(media.data) <= max_bytes and actual_type in limits.formats:
-        return media.data, actual_type, width, height
-    with Image.open(io.BytesIO(media.data)) as source:
-        source.seek(0)
-        img = ImageOps.exif_transpose(source)
-        img.load()
-    alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    img = img.convert("RGBA" if alpha else "RGB")
-    longest = limits.max_pixels or max(img.size)
-    scale = min(1.0, longest / max(img.size))
-    if alpha:  # lossless first: line art with transparency is often small as PNG
-        candidate = _scaled(img, scale)
-        data = _encode(candidate, "PNG", None)
-        if len(data) <= max_bytes:
-            return data, "image/png", *candidate.size
-    fmt, media_type = ("WEBP", "image/webp") if alpha else ("JPEG", "image/jpeg")
-    while True:
-        candidate = _scaled(img, scale)
-        best = _best_quality(candidate, fmt, max_bytes)
-        if best is not None:
-            return best, media_type, *candidate.size
-        if min(candidate.size) <= 16:
-            raise ContentRejected(
-                f"{media.filename}: cannot be made smaller than {max_bytes} bytes"
-            )
-        smallest = len(_encode(candidate, fmt, QUALITY_FLOOR))
-        scale *= min(0.9, (max_bytes / smallest) ** 0.5 * 0.95)
-
-
-QUALITY_FLOOR = 50
-QUALITY_CEILING = 95
-
-
-def _scaled(img: Image.Image, scale: float) -> Image.Image:
-    if scale >= 1.0:
-        return img
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.LANCZOS)
-
-
-def _encode(img: Image.Image, fmt: str, quality: int | None) -> bytes:
-    buf = io.BytesIO()
-    if fmt == "PNG":
-        img.save(buf, "PNG", optimize=True)
-    elif fmt == "JPEG":
-        img.save(buf, "JPEG", quality=quality, optimize=True, progressive=True)
-    else:
-        img.save(buf, fmt, quality=quality)
-    return buf.getvalue()
-
-
-def _best_quality(img: Image.Image, fmt: str, max_bytes: int) -> bytes | None:
-    """The highest quality in [QUALITY_FLOOR, QUALITY_CEILING] whose encoding fits (bisection)."""
-    lo, hi, best = QUALITY_FLOOR, QUALITY_CEILING, None
-    while lo <= hi:
-        q = (lo + hi) // 2
-        data = _encode(img, fmt, q)
-        if len(data) <= max_bytes:
-            best, lo = data, q + 1
-        else:
-            hi = q - 1
-    return best
 
 
 # -- the connection: session reuse, refresh, error mapping ----------------------------------------

@@ -23,21 +23,17 @@ Creditline), ``client_id`` and ``client_secret`` (the registered application; se
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import json
 import logging
 import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import requests
-import urllib3
-from PIL import Image
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
 from adapters.errors import (
@@ -48,6 +44,8 @@ from adapters.errors import (
     TransientError,
     Unsupported,
 )
+from adapters.http import may_have_reached, seconds
+from adapters.images import fit_media
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -179,19 +177,7 @@ class DeviantArt(Adapter):
         return _published(deviationid, url, {"itemid": itemid})
 
     def _fit(self, media: Media) -> Media:
-        from adapters.bluesky import fit_image
-
-        try:
-            with Image.open(io.BytesIO(media.data)):
-                pass
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise ContentRejected(
-                f"{media.filename}: not an image DeviantArt takes ({exc})"
-            ) from exc
-        data, kind, width, height = fit_image(media, self.images)
-        if kind not in self.images.formats:
-            raise ContentRejected(f"{media.filename}: DeviantArt does not take {kind}")
-        return replace(media, data=data, media_type=kind, width=width, height=height)
+        return fit_media(media, self.images, self.name)
 
     def lookup(self, job: PublishJob) -> Lookup:
         """A deviation exists only if the publish request was sent: then the Sta.sh item is
@@ -452,7 +438,7 @@ class _Api:
             raise TransientError(f"DeviantArt did not answer in time ({exc})", reached) from exc
         except requests.RequestException as exc:
             raise TransientError(
-                f"could not reach DeviantArt: {exc}", write and _reached(exc)
+                f"could not reach DeviantArt: {exc}", write and may_have_reached(exc)
             ) from exc
         try:
             answer = json.loads(body)
@@ -483,17 +469,7 @@ def _error(status: int, answer: Any, body: str, retry_after: str | None, write: 
     if status in (401, 403):
         return AuthError(message)
     if status == 429:
-        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-        return RateLimited(message, wait)
+        return RateLimited(message, seconds(retry_after))
     if status >= 500:
         return TransientError(message, ambiguous=write)
     return ContentRejected(message)
-
-
-def _reached(exc: Exception) -> bool:
-    """False when the failure happened before the request could be sent (connect phase)."""
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return True

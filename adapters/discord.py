@@ -53,6 +53,8 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.http import is_loopback, may_have_reached, seconds
+from adapters.images import fit_image
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -62,7 +64,6 @@ from adapters.publishing import (
     Published,
     PublishJob,
 )
-from adapters.telegram import fit_image, is_loopback, may_have_reached
 from adapters.text.writers.markdown import DiscordWriter
 
 logger = logging.getLogger(__name__)
@@ -125,11 +126,9 @@ class Discord(Adapter):
             spoiler = bool(post.get("spoiler"))
             attachments, files = [], []
             for i, image in enumerate(job.images):
+                # a transparent image too big as PNG is flattened to JPEG (as before), not WEBP
                 data, media_type, _, _ = fit_image(
-                    image,
-                    name=self.name,
-                    max_bytes=self.images.max_bytes,
-                    formats=self.images.formats,
+                    image, self.images, self.name, transparent_webp=False
                 )
                 filename = attachment_name(image, media_type, spoiler)
                 attachment: dict[str, Any] = {"id": i, "filename": filename}
@@ -358,20 +357,12 @@ class _Webhook:
 
     def _note_bucket(self, key: str, response: requests.Response) -> None:
         remaining = response.headers.get("X-RateLimit-Remaining")
-        reset_after = _seconds(response.headers.get("X-RateLimit-Reset-After"))
+        reset_after = seconds(response.headers.get("X-RateLimit-Reset-After"))
         with Discord._exhausted_lock:
             if remaining == "0" and reset_after is not None:
                 Discord._exhausted[key] = time.monotonic() + reset_after
             else:
                 Discord._exhausted.pop(key, None)
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds >= 0 else None
 
 
 def _answer(response: requests.Response, write: bool) -> Any:
@@ -395,11 +386,11 @@ def _answer(response: requests.Response, write: bool) -> Any:
     if code is not None:
         message += f" (code {code})"
     if status == 429:
-        wait = _seconds(body.get("retry_after"))
+        wait = seconds(body.get("retry_after"))
         if wait is None:
-            wait = _seconds(response.headers.get("Retry-After"))
+            wait = seconds(response.headers.get("Retry-After"))
         if wait is None:
-            wait = _seconds(response.headers.get("X-RateLimit-Reset-After"))
+            wait = seconds(response.headers.get("X-RateLimit-Reset-After"))
         scope = response.headers.get("X-RateLimit-Scope") or (
             "global" if body.get("global") else None
         )

@@ -24,20 +24,16 @@ SessionLoader), app/logical/session_loader.rb (Basic auth); the API notes quoted
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import requests
-import urllib3
-from PIL import Image
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
 from adapters.draft import Artwork, Person, RuleOptions, validate
@@ -49,6 +45,8 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.http import may_have_reached, seconds
+from adapters.images import fit_media, image_type
 from adapters.publishing import Checkpoint, CredentialsUpdate, Media, Published, PublishJob
 from adapters.text.writers.dtext import DTextWriter
 
@@ -162,19 +160,9 @@ class E621(Adapter):
     def _fit(self, media: Media) -> Media:
         """The image within e621's limits: the original when it fits (e621 prefers originals
         and finds duplicates by MD5), otherwise re-encoded deterministically."""
-        from adapters.bluesky import fit_image
-
-        try:
-            with Image.open(io.BytesIO(media.data)) as probe:
-                kind = Image.MIME.get(probe.format or "", media.media_type)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise ContentRejected(f"{media.filename}: not an image e621 takes ({exc})") from exc
-        if kind == "image/gif" and len(media.data) > GIF_MAX_BYTES:
+        if image_type(media, self.name) == "image/gif" and len(media.data) > GIF_MAX_BYTES:
             raise ContentRejected(f"{media.filename}: e621 takes GIFs up to 20 MB")
-        data, kind, width, height = fit_image(media, self.images)
-        if kind not in self.images.formats:
-            raise ContentRejected(f"{media.filename}: e621 does not take {kind}")
-        return replace(media, data=data, media_type=kind, width=width, height=height)
+        return fit_media(media, self.images, self.name, originals_within_pixels=False)
 
     def edit(self, remote_id: str, job: PublishJob) -> Published:
         """Rewrite the description (credits) of a post; tags and sources stay community-owned."""
@@ -312,7 +300,9 @@ class _Api:
             reached = write and not isinstance(exc, requests.ConnectTimeout)
             raise TransientError(f"e621 did not answer in time ({exc})", reached) from exc
         except requests.RequestException as exc:
-            raise TransientError(f"could not reach e621: {exc}", write and _reached(exc)) from exc
+            raise TransientError(
+                f"could not reach e621: {exc}", write and may_have_reached(exc)
+            ) from exc
         answer = _json(body)
         if status == 412 and isinstance(answer, dict) and answer.get("reason") == "duplicate":
             return answer  # the file is already on e621: the idempotent create's "found"
@@ -341,19 +331,7 @@ def _error(
     if status == 401:
         return AuthError(f"{message} (check the login and API key)")
     if status in (429, 503):  # 429 "Throttled"; older API notes answer 503 when limited
-        wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-        return RateLimited(message, wait)
+        return RateLimited(message, seconds(retry_after))
     if status >= 500:
         return TransientError(message, ambiguous=write)
     return ContentRejected(message)  # 403 access denied, 404, 412 invalid, 422 ...
-
-
-def _reached(exc: Exception) -> bool:
-    """False when the failure happened before the request could be sent (connect phase)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return True

@@ -30,8 +30,6 @@ and page parsers (``figure#sid-<id>``, "System Error" pages).
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import logging
 import re
 import time
@@ -42,9 +40,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
-import urllib3
-from bs4 import BeautifulSoup, Tag
-from PIL import Image, ImageOps
+from bs4 import BeautifulSoup
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
 from adapters.errors import (
@@ -54,6 +50,9 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.forms import HtmlForm, find_form, flag
+from adapters.http import may_have_reached, retry_after
+from adapters.images import fit_media
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -135,7 +134,7 @@ class FurAffinity(Adapter):
         if not job.images:
             raise ContentRejected("FurAffinity submissions need an image")
         form = self._details(job)
-        image = fit_image(job.images[0], self.images, self.name)
+        image = fit_media(job.images[0], self.images, self.name, refuse_animation=True)
         with _Site.open(self, job.credentials) as site:
             if progress.get("finalize_sent_at") and progress.get("user"):
                 found = self._find(site, progress["user"], job, progress.get("gallery_top"))
@@ -190,9 +189,9 @@ class FurAffinity(Adapter):
                 if not folder.isdigit():
                     raise ContentRejected(f"FurAffinity folder ids are numbers, not {folder!r}")
                 fields.append(("folder_ids[]", folder))
-        if _flag(option("scraps")):
+        if flag(option("scraps")):
             fields.append(("scrap", "1"))
-        if _flag(option("lock_comments")):
+        if flag(option("lock_comments")):
             fields.append(("lock_comments", "on"))
         return fields
 
@@ -287,7 +286,7 @@ class FurAffinity(Adapter):
 
     def _find(self, site: _Site, user: str, job: PublishJob, top: Any) -> Published | None:
         wanted = _comparable(job.post.get("title") or "")
-        scraps = _flag(str(job.post.get("scraps") or job.credentials.get("scraps") or ""))
+        scraps = flag(str(job.post.get("scraps") or job.credentials.get("scraps") or ""))
         for page in range(1, self.lookup_pages + 1):
             ids = self._gallery_ids(site, user, scraps, page)
             for submission_id, title, _thumb in ids:
@@ -498,7 +497,7 @@ class _Site:
                 "browser these cookies came from and copy cf_clearance and its User-Agent too"
             )
         if status == 429:
-            raise RateLimited("FurAffinity: too many requests", retry_after(response))
+            raise RateLimited("FurAffinity: too many requests", retry_after(response.headers))
         if status >= 500:
             raise TransientError(f"FurAffinity answered {status}", ambiguous=write)
         if status in (401, 403):
@@ -567,25 +566,6 @@ def _cloudflare(response: requests.Response) -> bool:
     return False
 
 
-def retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def may_have_reached(exc: Exception) -> bool:
-    """False when the failure happened before the request could be sent (connect phase)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return True
-
-
 def _system_message(soup: BeautifulSoup) -> str | None:
     """The text of FA's "System Message" / "System Error" answer, if the page is one."""
     box = soup.select_one(".redirect-message")
@@ -596,62 +576,6 @@ def _system_message(soup: BeautifulSoup) -> str | None:
         body = soup.select_one(".section-body") or soup.body
         return " ".join((body or soup).get_text(" ", strip=True).split()) or "System Error"
     return None
-
-
-@dataclasses.dataclass
-class HtmlForm:
-    """A scraped form: its action and the fields a browser would send, in order."""
-
-    action: str
-    fields: list[tuple[str, str]]
-    names: set[str]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.names
-
-    def value(self, name: str) -> str | None:
-        return next((v for n, v in self.fields if n == name), None)
-
-    def with_values(self, changes: Mapping[str, str]) -> list[tuple[str, str]]:
-        out = [(n, changes.get(n, v)) for n, v in self.fields]
-        out += [(n, v) for n, v in changes.items() if not any(n == f for f, _ in self.fields)]
-        return out
-
-
-def find_form(soup: BeautifulSoup, action: str, ids: tuple[str, ...]) -> HtmlForm | None:
-    for form in soup.find_all("form"):
-        if action in str(form.get("action") or "") or form.get("id") in ids:
-            return read_form(form)
-    return None
-
-
-def read_form(form: Tag) -> HtmlForm:
-    fields: list[tuple[str, str]] = []
-    names: set[str] = set()
-    for element in form.find_all(["input", "select", "textarea"]):
-        name = element.get("name")
-        if not name:
-            continue
-        name = str(name)
-        names.add(name)
-        if element.name == "textarea":
-            fields.append((name, element.get_text()))
-        elif element.name == "select":
-            options = element.find_all("option")
-            chosen = [o for o in options if o.has_attr("selected")] or options[:1]
-            fields.extend((name, str(o.get("value", o.get_text()))) for o in chosen)
-        else:
-            kind = str(element.get("type") or "text").lower()
-            if kind in ("submit", "button", "image", "file", "reset"):
-                continue
-            if kind in ("checkbox", "radio") and not element.has_attr("checked"):
-                continue
-            fields.append((name, str(element.get("value", "on" if kind == "checkbox" else ""))))
-    return HtmlForm(str(form.get("action") or ""), fields, names)
-
-
-def _flag(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _scraps(form: list[tuple[str, str]]) -> bool:
@@ -666,84 +590,3 @@ def _absolute(base: str, src: str) -> str:
 
 def _comparable(title: str) -> str:
     return " ".join(title.split()).casefold()
-
-
-# -- images (shared with other form-driven adapters) ---------------------------------------------
-
-PIL_FORMATS = MappingProxyType({"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF"})
-EXTENSIONS = MappingProxyType({"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"})
-QUALITY_FLOOR, QUALITY_CEILING = 50, 95
-
-
-def fit_image(media: Media, limits: ImageLimits, site: str) -> Media:
-    """``media`` within ``limits``: the original when it already fits, otherwise re-encoded (and
-    if need be downscaled) at the best JPEG quality that fits, or as PNG when that fits and the
-    image has transparency. An animated GIF that is too big is refused, never flattened."""
-    max_bytes = limits.max_bytes or len(media.data)
-    try:
-        with Image.open(io.BytesIO(media.data)) as probe:
-            actual = Image.MIME.get(probe.format or "", "")
-            animated = bool(getattr(probe, "is_animated", False))
-            too_wide = bool(limits.max_pixels) and max(probe.size) > (limits.max_pixels or 0)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ContentRejected(f"{media.filename}: not an image {site} can show ({exc})") from exc
-    if len(media.data) <= max_bytes and actual in limits.formats and not too_wide:
-        return dataclasses.replace(media, media_type=actual)
-    if animated:
-        raise ContentRejected(f"{media.filename}: an animation larger than {site}'s limit")
-    with Image.open(io.BytesIO(media.data)) as source:
-        img = ImageOps.exif_transpose(source)
-        img.load()
-    alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    img = img.convert("RGBA" if alpha else "RGB")
-    scale = min(1.0, (limits.max_pixels or max(img.size)) / max(img.size))
-    stem = media.filename.rsplit(".", 1)[0] or "image"
-    if alpha and "image/png" in limits.formats:
-        candidate = _scaled(img, scale)
-        data = _encode(candidate, "PNG", None)
-        if len(data) <= max_bytes:
-            return Media(data, "image/png", stem + ".png", *candidate.size, media.alt_text)
-    if alpha:
-        background = Image.new("RGB", img.size, "white")
-        background.paste(img, mask=img.getchannel("A"))
-        img = background
-    while True:
-        candidate = _scaled(img, scale)
-        best = _best_quality(candidate, max_bytes)
-        if best is not None:
-            return Media(best, "image/jpeg", stem + ".jpg", *candidate.size, media.alt_text)
-        if min(candidate.size) <= 16:
-            raise ContentRejected(
-                f"{media.filename}: cannot be made smaller than {max_bytes} bytes"
-            )
-        smallest = len(_encode(candidate, "JPEG", QUALITY_FLOOR))
-        scale *= min(0.9, (max_bytes / smallest) ** 0.5 * 0.95)
-
-
-def _scaled(img: Image.Image, scale: float) -> Image.Image:
-    if scale >= 1.0:
-        return img
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.LANCZOS)
-
-
-def _encode(img: Image.Image, fmt: str, quality: int | None) -> bytes:
-    buffer = io.BytesIO()
-    if fmt == "PNG":
-        img.save(buffer, "PNG", optimize=True)
-    else:
-        img.save(buffer, fmt, quality=quality, optimize=True, progressive=True)
-    return buffer.getvalue()
-
-
-def _best_quality(img: Image.Image, max_bytes: int) -> bytes | None:
-    """The highest JPEG quality in [QUALITY_FLOOR, QUALITY_CEILING] that fits (bisection)."""
-    lo, hi, best = QUALITY_FLOOR, QUALITY_CEILING, None
-    while lo <= hi:
-        q = (lo + hi) // 2
-        data = _encode(img, "JPEG", q)
-        if len(data) <= max_bytes:
-            best, lo = data, q + 1
-        else:
-            hi = q - 1
-    return best

@@ -19,20 +19,16 @@ Credentials: ``username``, ``password`` (secret), ``sid`` (secret; stored by Cre
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-import urllib3
-from PIL import Image
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
 from adapters.errors import (
@@ -42,6 +38,8 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.http import may_have_reached, seconds
+from adapters.images import fit_media
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -156,17 +154,7 @@ class Inkbunny(Adapter):
         }
 
     def _fit(self, media: Media) -> Media:
-        from adapters.bluesky import fit_image
-
-        try:
-            with Image.open(io.BytesIO(media.data)):
-                pass
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise ContentRejected(f"{media.filename}: not an image Inkbunny takes ({exc})") from exc
-        data, kind, width, height = fit_image(media, self.images)
-        if kind not in self.images.formats:
-            raise ContentRejected(f"{media.filename}: Inkbunny does not take {kind}")
-        return replace(media, data=data, media_type=kind, width=width, height=height)
+        return fit_media(media, self.images, self.name)
 
     def lookup(self, job: PublishJob) -> Lookup:
         """Only the edit of a saved submission makes anything public, so: no saved id, no
@@ -386,11 +374,10 @@ class _Session:
             raise TransientError(f"Inkbunny did not answer in time ({exc})", reached) from exc
         except requests.RequestException as exc:
             raise TransientError(
-                f"could not reach Inkbunny: {exc}", write and _reached(exc)
+                f"could not reach Inkbunny: {exc}", write and may_have_reached(exc)
             ) from exc
         if status == 429:
-            wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-            raise RateLimited(f"Inkbunny answered 429 to {endpoint}", wait)
+            raise RateLimited(f"Inkbunny answered 429 to {endpoint}", seconds(retry_after))
         if status >= 500:
             raise TransientError(f"Inkbunny answered {status} to {endpoint}", ambiguous=write)
         if status >= 400:
@@ -421,12 +408,3 @@ def _api_error(endpoint: str, answer: Mapping[str, Any], write: bool) -> Excepti
     if code in SERVER_ERRORS:
         return TransientError(message, ambiguous=write and code != 7)
     return ContentRejected(message)
-
-
-def _reached(exc: Exception) -> bool:
-    """False when the failure happened before the request could be sent (connect phase)."""
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return True

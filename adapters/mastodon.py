@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from mastodon import Mastodon as MastodonPy
 from mastodon.errors import (
     MastodonAPIError,
@@ -40,6 +39,7 @@ from adapters.errors import (
     RateLimited,
     TransientError,
 )
+from adapters.http import may_have_reached
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -539,7 +539,7 @@ class _Api:
             wait = max(0.0, reset - time.time()) if reset else None
             raise RateLimited(f"Mastodon rate limit reached ({exc})", wait) from exc
         except MastodonNetworkError as exc:
-            reached = write and _may_have_reached(exc)
+            reached = write and may_have_reached(exc)
             raise TransientError(f"could not reach {self.base}: {exc}", ambiguous=reached) from exc
         except MastodonAPIError as exc:
             raise _api_error(exc, write) from exc
@@ -560,18 +560,6 @@ def _api_error(exc: MastodonAPIError, write: bool) -> PlatformError:
     if status == 404:
         return NotFound(message)
     return ContentRejected(message)  # 400, 410, 413, 422 ...
-
-
-def _may_have_reached(exc: Exception) -> bool:
-    """False when the failure happened before the request could be sent (connect phase)."""
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(cause, requests.exceptions.ConnectionError):
-        reason = cause.args[0] if cause.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)  # incl. DNS
-    return True
 
 
 class _TextOf(HTMLParser):

@@ -19,7 +19,19 @@ logger = logging.getLogger(__name__)
 
 # Modules of the package that hold the engine, not a platform.
 NOT_PLATFORMS = frozenset(
-    {"base", "draft", "errors", "preview", "publishing", "registry", "rules", "text"}
+    {
+        "base",
+        "draft",
+        "errors",
+        "forms",
+        "http",
+        "images",
+        "preview",
+        "publishing",
+        "registry",
+        "rules",
+        "text",
+    }
 )
 
 

@@ -32,8 +32,6 @@ skipped"), getMe, getChat, getChatMember, ResponseParameters.retry_after, "Makin
 from __future__ import annotations
 
 import html
-import io
-import ipaddress
 import json
 import logging
 import re
@@ -44,8 +42,6 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
-from PIL import Image, ImageOps
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
 from adapters.errors import (
@@ -56,6 +52,8 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.http import is_loopback, may_have_reached
+from adapters.images import fit_image
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -201,12 +199,7 @@ class Telegram(Adapter):
     def fit(self, media: Media) -> tuple[str, bytes, str]:
         """(filename, bytes, media type) of ``media`` as a photo Telegram takes."""
         data, media_type, _, _ = fit_image(
-            media,
-            name=self.name,
-            max_bytes=self.images.max_bytes,
-            formats=self.images.formats,
-            max_side_sum=self.images.max_pixels,
-            max_ratio=self.max_ratio,
+            media, self.images, self.name, pixels="side_sum", max_ratio=self.max_ratio
         )
         return _filename(media.filename, media_type), data, media_type
 
@@ -348,97 +341,6 @@ def _filename(name: str, media_type: str) -> str:
 # -- images -----------------------------------------------------------------------------------
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
-QUALITY_FLOOR, QUALITY_CEILING = 50, 95
-
-
-def fit_image(
-    media: Media,
-    *,
-    name: str,
-    max_bytes: int | None,
-    formats: Sequence[str],
-    max_side_sum: int | None = None,
-    max_ratio: float | None = None,
-) -> tuple[bytes, str, int, int]:
-    """(bytes, media type, width, height) within the limits: the original when it fits,
-    otherwise re-encoded (PNG for transparency when it fits, else JPEG at the best quality
-    that fits) and, if need be, downscaled."""
-    try:
-        with Image.open(io.BytesIO(media.data)) as probe:
-            width, height = probe.size
-            if probe.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # shown rotated by 90 degrees
-                width, height = height, width
-            actual = Image.MIME.get(probe.format or "", media.media_type)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ContentRejected(f"{media.filename}: not an image {name} can show ({exc})") from None
-    if max_ratio and max(width, height) > max_ratio * min(width, height):
-        raise ContentRejected(
-            f"{media.filename}: {name} takes images at most {max_ratio:g} times as long as "
-            f"they are wide ({width}x{height})"
-        )
-    budget = max_bytes or len(media.data)
-    scale = min(1.0, max_side_sum / (width + height)) if max_side_sum else 1.0
-    if len(media.data) <= budget and actual in formats and scale >= 1.0:
-        return media.data, actual, width, height
-    with Image.open(io.BytesIO(media.data)) as source:
-        img = ImageOps.exif_transpose(source)
-        img.load()
-    alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    img = img.convert("RGBA" if alpha else "RGB")
-    if scale < 1.0 and actual in formats and actual in ("image/png", "image/jpeg"):
-        # only too large in pixels: keep the format (lossless stays lossless)
-        candidate = _scaled(img, scale)
-        fmt = "PNG" if actual == "image/png" else "JPEG"
-        data = _encode(candidate, fmt, None if fmt == "PNG" else QUALITY_CEILING)
-        if len(data) <= budget:
-            return data, actual, *candidate.size
-    if alpha and "image/png" in formats:  # lossless first: line art often fits as PNG
-        candidate = _scaled(img, scale)
-        data = _encode(candidate, "PNG", None)
-        if len(data) <= budget:
-            return data, "image/png", *candidate.size
-    if alpha:
-        flat = Image.new("RGB", img.size, "white")
-        flat.paste(img, mask=img.getchannel("A"))
-        img = flat
-    while True:
-        candidate = _scaled(img, scale)
-        best = _best_quality(candidate, budget)
-        if best is not None:
-            return best, "image/jpeg", *candidate.size
-        if min(candidate.size) <= 16:
-            raise ContentRejected(f"{media.filename}: cannot be made smaller than {budget} bytes")
-        smallest = len(_encode(candidate, "JPEG", QUALITY_FLOOR))
-        scale *= min(0.9, (budget / smallest) ** 0.5 * 0.95)
-
-
-def _scaled(img: Image.Image, scale: float) -> Image.Image:
-    if scale >= 1.0:
-        return img
-    size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
-    return img.resize(size, Image.Resampling.LANCZOS)
-
-
-def _encode(img: Image.Image, fmt: str, quality: int | None) -> bytes:
-    buffer = io.BytesIO()
-    if fmt == "PNG":
-        img.save(buffer, "PNG", optimize=True)
-    else:
-        img.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
-    return buffer.getvalue()
-
-
-def _best_quality(img: Image.Image, max_bytes: int) -> bytes | None:
-    """The highest JPEG quality in [QUALITY_FLOOR, QUALITY_CEILING] that fits (bisection)."""
-    lo, hi, best = QUALITY_FLOOR, QUALITY_CEILING, None
-    while lo <= hi:
-        quality = (lo + hi) // 2
-        data = _encode(img, "JPEG", quality)
-        if len(data) <= max_bytes:
-            best, lo = data, quality + 1
-        else:
-            hi = quality - 1
-    return best
 
 
 # -- the Bot API: requests, error mapping ------------------------------------------------------
@@ -458,15 +360,6 @@ ACCOUNT_PROBLEMS = (
     "upgraded to a supergroup",
     "member list is inaccessible",
 )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def api_base(credentials: Mapping[str, str], default: str) -> str:
@@ -585,17 +478,6 @@ def _answer(method: str, response: requests.Response, write: bool) -> Any:
     if code >= 500:
         raise TransientError(message, ambiguous=write)
     raise ContentRejected(message)
-
-
-def may_have_reached(exc: Exception) -> bool:
-    """False when the request failed before it could be sent (connect phase)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return not isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
 
 
 class _RedactTokens(logging.Filter):

@@ -33,7 +33,6 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from adapters.base import Adapter, ImageLimits, RenderContext, TagRules
-from adapters.bluesky import fit_image
 from adapters.errors import (
     AuthError,
     ContentRejected,
@@ -42,6 +41,8 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.http import may_have_reached, retry_after, seconds
+from adapters.images import fit_image
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -53,7 +54,6 @@ from adapters.publishing import (
 )
 from adapters.text.writers.base import Rendered
 from adapters.text.writers.npf import NpfWriter, content_blocks
-from adapters.twitter import may_have_reached
 
 logger = logging.getLogger(__name__)
 
@@ -222,10 +222,7 @@ class Tumblr(Adapter):
         return blocks, files
 
     def _fit(self, media: Media) -> tuple[bytes, str, int, int]:
-        try:
-            return fit_image(media, self.images)
-        except ContentRejected as exc:  # the shared fitter names Bluesky in its messages
-            raise ContentRejected(exc.message.replace("Bluesky", self.name)) from exc
+        return fit_image(media, self.images, self.name)
 
     def _resolved(self, api: _Api, content: Any, warnings: list[str]) -> list[dict[str, Any]]:
         """The rendered text blocks with each mention's blog UUID filled in. A blog that does
@@ -606,17 +603,11 @@ def error_for(
 def reset_in(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from Tumblr's rate headers (resets are in seconds from now)."""
 
-    def number(name: str) -> float | None:
-        try:
-            value = headers.get(name)
-            return float(value) if value not in (None, "") else None
-        except ValueError:
-            return None
-
-    if number("X-Ratelimit-Perday-Remaining") == 0 and number("X-Ratelimit-Perday-Reset"):
-        return number("X-Ratelimit-Perday-Reset")
-    for name in ("X-Ratelimit-Perhour-Reset", "X-Ratelimit-Perday-Reset", "Retry-After"):
-        value = number(name)
+    per_day = seconds(headers.get("X-Ratelimit-Perday-Reset"))
+    if seconds(headers.get("X-Ratelimit-Perday-Remaining")) == 0 and per_day:
+        return per_day
+    for name in ("X-Ratelimit-Perhour-Reset", "X-Ratelimit-Perday-Reset"):
+        value = seconds(headers.get(name))
         if value is not None:
-            return max(0.0, value)
-    return None
+            return value
+    return retry_after(headers)

@@ -31,11 +31,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from requests_oauthlib import OAuth1
 
 from adapters.base import Adapter, ImageLimits, TagRules
-from adapters.bluesky import fit_image
 from adapters.errors import (
     AuthError,
     ContentRejected,
@@ -45,6 +43,8 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
+from adapters.http import may_have_reached, retry_after
+from adapters.images import fit_image
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -213,10 +213,7 @@ class Twitter(Adapter):
         return media_ids
 
     def _fit(self, media: Media) -> tuple[bytes, str, int, int]:
-        try:
-            return fit_image(media, self.images)
-        except ContentRejected as exc:  # the shared fitter names Bluesky in its messages
-            raise ContentRejected(exc.message.replace("Bluesky", self.name)) from exc
+        return fit_image(media, self.images, self.name)
 
     def _create(
         self,
@@ -610,19 +607,4 @@ def reset_in(headers: Mapping[str, str]) -> float | None:
                 return max(0.0, float(value) - time.time())
             except ValueError:
                 continue
-    value = headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-def may_have_reached(exc: requests.RequestException) -> bool:
-    """False when the request failed before it could be sent (connect phase, DNS)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return True
+    return retry_after(headers)

@@ -52,7 +52,9 @@ from adapters.errors import (
     SiteChanged,
     TransientError,
 )
-from adapters.furaffinity import find_form, fit_image, may_have_reached, retry_after
+from adapters.forms import find_form, flag
+from adapters.http import may_have_reached, retry_after
+from adapters.images import fit_media
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -133,7 +135,7 @@ class Weasyl(Adapter):
         if not job.images:
             raise ContentRejected("Weasyl visual submissions need an image")
         form = self._form(job)
-        image = fit_image(job.images[0], self.images, self.name)
+        image = fit_media(job.images[0], self.images, self.name, refuse_animation=True)
         digest = hashlib.sha256(image.data).hexdigest()
         with _Api.open(self, job.credentials) as api:
             if progress.get("submit_sent_at"):  # an earlier answer was lost: is it there?
@@ -192,9 +194,9 @@ class Weasyl(Adapter):
             ("folderid", option("folderid")),
             ("subtype", option("subtype")),
         ]
-        if _flag(option("critique")):
+        if flag(option("critique")):
             form.append(("critique", "on"))
-        if _flag(option("friends_only")):
+        if flag(option("friends_only")):
             form.append(("friends", "on"))
         if option("notify") in ("0", "false", "no", "off"):
             form.append(("nonotification", "on"))
@@ -212,7 +214,7 @@ class Weasyl(Adapter):
             return Lookup(Presence.FOUND, Published(str(progress["submitid"]), url))
         if not job.images:
             return Lookup(Presence.UNKNOWN)
-        image = fit_image(job.images[0], self.images, self.name)
+        image = fit_media(job.images[0], self.images, self.name, refuse_animation=True)
         with _Api.open(self, job.credentials) as api:
             found = self._find(api, hashlib.sha256(image.data).hexdigest())
         return Lookup(Presence.FOUND, found) if found else Lookup(Presence.ABSENT)
@@ -397,7 +399,7 @@ class _Api:
         if status == 403:
             raise AuthError(f"Weasyl answered 403: {self.refusal(response)}")
         if status == 429:
-            raise RateLimited("Weasyl: too many requests", retry_after(response))
+            raise RateLimited("Weasyl: too many requests", retry_after(response.headers))
         if status >= 500:
             raise TransientError(f"Weasyl answered {status}", ambiguous=write)
         if status == 404:
@@ -485,7 +487,3 @@ def _replaced(fields: list[tuple[str, str]], changes: Mapping[str, str]) -> list
 
 def _sysname(login: str) -> str:
     return re.sub(r"[^a-z0-9]", "", login.lower())
-
-
-def _flag(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")

@@ -25,6 +25,7 @@ from atproto_client.request import Response
 from PIL import Image
 
 from adapters import bluesky as bsky
+from adapters import images
 from adapters.base import ImageLimits
 from adapters.bluesky import Bluesky, make_tid, parse_tid, reply_key
 from adapters.errors import AuthError, ContentRejected, RateLimited, TransientError
@@ -285,19 +286,25 @@ def test_fit_image_picks_the_best_quality_that_fits():
     data = image(900, 600, noise=True)
     source = Image.open(io.BytesIO(data)).convert("RGB")
     limits = ImageLimits(max_count=4, max_bytes=300_000, max_pixels=4000)
-    out, media_type, width, height = bsky.fit_image(media(data), limits)
+    out, media_type, width, height = images.fit_image(
+        media(data), limits, "Bluesky", originals_within_pixels=False
+    )
     assert (media_type, width, height) == ("image/jpeg", 900, 600)  # quality alone was enough
-    (q,) = [q for q in range(50, 96) if bsky._encode(source, "JPEG", q) == out]
-    assert len(out) <= 300_000 < len(bsky._encode(source, "JPEG", q + 1))  # the best that fits
+    (q,) = [q for q in range(50, 96) if images._encode(source, "JPEG", q) == out]
+    assert len(out) <= 300_000 < len(images._encode(source, "JPEG", q + 1))  # the best that fits
 
     small = ImageLimits(max_count=4, max_bytes=150_000, max_pixels=4000)
-    out, media_type, width, height = bsky.fit_image(media(data), small)
+    out, media_type, width, height = images.fit_image(
+        media(data), small, "Bluesky", originals_within_pixels=False
+    )
     assert len(out) <= 150_000 and width < 900 and abs(width / height - 1.5) < 0.01
     with Image.open(io.BytesIO(out)) as img:
         assert img.size == (width, height)
 
     capped = ImageLimits(max_count=4, max_bytes=150_000, max_pixels=300)
-    *_, width, height = bsky.fit_image(media(data), capped)
+    *_, width, height = images.fit_image(
+        media(data), capped, "Bluesky", originals_within_pixels=False
+    )
     assert (width, height) == (300, 200)
 
 
@@ -306,12 +313,14 @@ def test_fit_image_keeps_transparency_and_converts_unsupported_types():
     buf = io.BytesIO()
     rgba.save(buf, "GIF")
     gif = Media(buf.getvalue(), "image/gif", "a.gif", 300, 200)
-    out, media_type, width, height = bsky.fit_image(gif, Bluesky.images)
+    out, media_type, width, height = images.fit_image(gif, Bluesky.images, "Bluesky")
     assert (media_type, width, height) == ("image/png", 300, 200)  # GIF is not a Bluesky type
     with Image.open(io.BytesIO(out)) as img:
         assert img.convert("RGBA").getpixel((5, 5))[3] == 0
     with pytest.raises(ContentRejected, match="not an image"):
-        bsky.fit_image(Media(b"not an image", "image/png", "x.png", 1, 1), Bluesky.images)
+        images.fit_image(
+            Media(b"not an image", "image/png", "x.png", 1, 1), Bluesky.images, "Bluesky"
+        )
 
 
 # -- idempotency --------------------------------------------------------------------------------

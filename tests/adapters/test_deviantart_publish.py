@@ -22,7 +22,7 @@ from adapters.errors import (
 )
 from adapters.publishing import Media, Presence, PublishJob
 from tests.peers.deviantart_server import DeviantArtServer
-from tests.peers.e621_server import json_response
+from tests.peers.loopback import json_response
 
 USER = "Tanraak"
 CLIENT = ("1234", "app-secret")

@@ -22,7 +22,8 @@ from adapters.errors import (
     TransientError,
     Unsupported,
 )
-from adapters.furaffinity import FurAffinity, fit_image
+from adapters.furaffinity import FurAffinity
+from adapters.images import fit_media
 from adapters.publishing import Media, Presence, PublishJob
 from tests.peers.furaffinity_server import FurAffinityServer
 
@@ -189,7 +190,7 @@ def test_a_big_image_is_fitted_to_the_limit(server, adapter):
     part = server.requests_to("POST", "/submit/upload/")[0].files["submission"]
     assert part["size"] <= 30_000 and part["content_type"] == "image/jpeg"
     assert part["filename"] == "noise.jpg"
-    assert fit_image(IMAGE, FurAffinity.images, "FA").data == IMAGE.data  # fits: untouched
+    assert fit_media(IMAGE, FurAffinity.images, "FA").data == IMAGE.data  # fits: untouched
 
 
 # -- errors ----------------------------------------------------------------------------------

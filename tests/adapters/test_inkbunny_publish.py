@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 from adapters.errors import AuthError, ContentRejected, RateLimited, SiteChanged, TransientError
 from adapters.inkbunny import Inkbunny
 from adapters.publishing import Media, Presence, PublishJob
-from tests.peers.e621_server import json_response
 from tests.peers.inkbunny_server import InkbunnyServer
+from tests.peers.loopback import json_response
 
 USER, PASSWORD = "artist", "hunter2"
 

@@ -32,8 +32,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.e621_server import LoopbackSite, json_response
-from tests.peers.mastodon_server import Failure, Recorded
+from tests.peers.loopback import Failure, LoopbackSite, Recorded, json_response
 
 API = "/api/v1/oauth2"
 EXPIRED = (

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.peers.loopback import LoopbackServer
 
 WEBHOOK_ID = "223704706495545344"
 WEBHOOK_TOKEN = "3d89bb7572e0fb30d8128367b3b1b44fecd1726de135cbe28a41f8b2f777c372ba2939e72279b945"
@@ -93,18 +94,13 @@ class _State:
     buckets: dict[str, tuple[int, float]] = field(default_factory=dict)  # used, reset at
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 class DiscordError(Exception):
     def __init__(self, status: int, message: str, code: int = 0, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.body = status, {"message": message, "code": code, **extra}
 
 
-class DiscordServer:
+class DiscordServer(LoopbackServer):
     """One incoming webhook of one channel, on 127.0.0.1 in a thread."""
 
     def __init__(
@@ -130,42 +126,12 @@ class DiscordServer:
         self._clock = itertools.count(1)
         self._lock = threading.RLock()
         self._state = _State()
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, port: int = 0) -> str:
-        self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
     @property
     def webhook_url(self) -> str:
         return f"{self.base_url}/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> DiscordServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- inspection and failure injection ---------------------------------------------------
     @property

@@ -13,9 +13,8 @@ application_controller.rb, app/logical/session_loader.rb, app/views/static/error
 - ``GET /posts.json?tags=user:<name>&limit=&page=b<id>`` answers ``{"posts": [...]}``.
 - ``GET /users/<name>.json`` answers the user.
 
-``LoopbackSite`` is the shared harness of the art-site peers (inkbunny, deviantart, e621):
-a werkzeug server in a thread that records every request and injects failures, reusing the
-Mastodon peer's ``Recorded`` and ``Failure``::
+It is a ``tests.peers.loopback.LoopbackSite`` (a werkzeug server in a thread that records every
+request and injects failures)::
 
     server = E621Server(keys={"artist": "key"})
     base = server.start()
@@ -29,166 +28,17 @@ Mastodon peer's ``Recorded`` and ``Failure``::
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import itertools
-import json
 import re
-import socket
-import threading
-from collections.abc import Iterable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.mastodon_server import Failure, Recorded, _QuietHandler
+from tests.peers.loopback import Failure, LoopbackSite, Recorded, json_response
 
 USER_AGENT = re.compile(r"Creditline/\S+ \(by (?P<login>\S+) on e621\)")
 RATINGS = frozenset({"s", "q", "e"})
-
-
-def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(value), status, headers, mimetype="application/json")
-
-
-class LoopbackSite:
-    """A site API on 127.0.0.1 in a thread; subclasses answer in ``_route``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._requests: list[Recorded] = []
-        self._failures: list[Failure] = []
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, port: int = 0) -> str:
-        self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> LoopbackSite:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # -- inspection and failure injection ---------------------------------------------------
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._requests)
-
-    def requests_to(self, method: str, path: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path == path]
-
-    def fail_next(
-        self,
-        n: int = 1,
-        status: int = 500,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        after: bool = False,
-        error: str | None = None,
-        reset_in: float = 30.0,
-        delay: float = 0.0,
-    ) -> None:
-        """The next ``n`` matching requests fail with ``status`` (0: connection dropped);
-        ``after``: the request is handled first, then its answer is replaced (ambiguous)."""
-        with self._lock:
-            self._failures.extend(
-                Failure(status, path, method, after, error, reset_in, delay) for _ in range(n)
-            )
-
-    def delay_next(self, n: int, seconds: float, *, path: str | None = None) -> None:
-        """Handle the next ``n`` matching requests, then answer ``seconds`` late."""
-        self.fail_next(n, 200, path=path, after=True, delay=seconds)
-
-    # -- WSGI --------------------------------------------------------------------------------
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            record = self._record(request)
-            failure = self._pick(request.method, request.path)
-            if failure is not None and not failure.after and failure.status != 200:
-                response = self._failure(failure, environ)
-            else:
-                with self._lock:
-                    response = self._route(request, record)
-                if failure is not None and failure.status != 200:
-                    response = self._failure(failure, environ)
-            if failure is not None and failure.delay:
-                self._stopping.wait(failure.delay)
-            return response(environ, start_response)
-        finally:
-            request.close()
-
-    def _record(self, request: Request) -> Recorded:
-        files = {}
-        for name, f in request.files.items(multi=True):
-            data = f.read()
-            files[name] = {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "md5": hashlib.md5(data).hexdigest(),
-                "data": data,
-            }
-        record = Recorded(
-            request.method,
-            request.path,
-            {k: request.args.getlist(k) for k in request.args},
-            dict(request.headers.items()),
-            {k: request.form.getlist(k) for k in request.form},
-            request.get_json(silent=True) if request.is_json else None,
-            files,
-        )
-        with self._lock:
-            self._requests.append(record)
-        return record
-
-    def _pick(self, method: str, path: str) -> Failure | None:
-        with self._lock:
-            for i, failure in enumerate(self._failures):
-                if failure.matches(method, path):
-                    return self._failures.pop(i)
-        return None
-
-    def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
-        if failure.status == 0:  # drop the connection: the client sees no answer at all
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
-        return self._error_response(failure)
-
-    def _error_response(self, failure: Failure) -> Response:
-        return Response(failure.error or "error", failure.status)
-
-    def _route(self, request: Request, record: Recorded) -> Response:
-        raise NotImplementedError
 
 
 class E621Server(LoopbackSite):

@@ -10,8 +10,8 @@ step, the file, the rating and category values, the account's folders; and it an
 does when something is off: guest pages, "System Message" pages, the flood-protection cooldown,
 the new-account CAPTCHA, a Cloudflare challenge.
 
-The generic part (``LoopbackSite``: thread, request recording, failure injection) is reused by
-the Weasyl loopback server.
+The generic part (thread, request recording, failure injection) is
+``tests.peers.loopback.LoopbackSite``.
 
 In-process::
 
@@ -25,15 +25,11 @@ In-process::
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import html
 import io
 import itertools
 import re
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,191 +38,14 @@ from string import Template
 from typing import Any
 
 from PIL import Image
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.peers.loopback import Failure, LoopbackSite, Recorded
 
 PAGES = Path(__file__).parent / "pages" / "furaffinity"
 MAX_BYTES = 10_000_000
 CATEGORIES = {"1", "2", "3", "9", "28", "30", "31"}
 RATINGS = {"0": "general", "2": "mature", "1": "adult"}
-
-
-# -- the generic loopback site ------------------------------------------------------------------
-
-
-@dataclass
-class Recorded:
-    """One request as the server received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    form: dict[str, list[str]]
-    files: dict[str, dict[str, Any]]  # name -> filename, content_type, size, sha256, data
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        out = {}
-        for part in self.headers.get("Cookie", "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name:
-                out[name] = value
-        return out
-
-
-@dataclass
-class Failure:
-    status: int  # HTTP status; 0 drops the connection without an answer
-    path: str | None = None  # a path prefix
-    method: str | None = None
-    after: bool = False  # handle the request first, then fail (an ambiguous outcome)
-    delay: float = 0.0  # answer this late (with status 200: the real answer, late)
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.path is None or path.startswith(self.path)) and (
-            self.method is None or self.method == method
-        )
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
-class LoopbackSite:
-    """A site on 127.0.0.1 in a thread: records requests, injects failures, routes the rest."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._requests: list[Recorded] = []
-        self._failures: list[Failure] = []
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    def start(self, port: int = 0) -> str:
-        self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> LoopbackSite:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def host(self) -> str:
-        return self.base_url.split("://", 1)[1]
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._requests)
-
-    def requests_to(self, method: str, path: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path == path]
-
-    def fail_next(
-        self,
-        n: int = 1,
-        status: int = 500,
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        after: bool = False,
-        delay: float = 0.0,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """The next ``n`` matching requests fail with ``status`` (0: connection dropped)."""
-        with self._lock:
-            self._failures.extend(
-                Failure(status, path, method, after, delay, dict(headers or {})) for _ in range(n)
-            )
-
-    def delay_next(self, n: int, seconds: float, *, path: str | None = None) -> None:
-        """Do the work, then answer the next ``n`` matching requests ``seconds`` late."""
-        self.fail_next(n, 200, path=path, after=True, delay=seconds)
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            record = self._record(request)
-            failure = self._pick_failure(request.method, request.path)
-            if failure is not None and not failure.after and failure.status != 200:
-                response = self._failure(failure, environ)
-            else:
-                with self._lock:
-                    response = self.route(request, record)
-                if failure is not None and failure.status != 200:
-                    response = self._failure(failure, environ)
-            if failure is not None and failure.delay:
-                self._stopping.wait(failure.delay)
-            return response(environ, start_response)
-        finally:
-            request.close()
-
-    def _record(self, request: Request) -> Recorded:
-        files = {
-            name: {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data := f.read()),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "data": data,
-            }
-            for name, f in request.files.items()
-        }
-        record = Recorded(
-            request.method,
-            request.path,
-            {k: request.args.getlist(k) for k in request.args},
-            dict(request.headers.items()),
-            {k: request.form.getlist(k) for k in request.form},
-            files,
-        )
-        with self._lock:
-            self._requests.append(record)
-        return record
-
-    def _pick_failure(self, method: str, path: str) -> Failure | None:
-        with self._lock:
-            for i, failure in enumerate(self._failures):
-                if failure.matches(method, path):
-                    return self._failures.pop(i)
-        return None
-
-    def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
-        if failure.status == 0:  # drop the connection: the client sees no answer at all
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
-        body = f"<html><body><h1>{failure.status}</h1></body></html>"
-        return Response(body, failure.status, failure.headers, content_type="text/html")
-
-    def route(self, request: Request, record: Recorded) -> Response:
-        raise NotImplementedError
 
 
 # -- FurAffinity ----------------------------------------------------------------------------------
@@ -287,7 +106,11 @@ class FurAffinityServer(LoopbackSite):
             return self._create(self.user(user), {"title": title, **fields}, None)
 
     # -- routing ---------------------------------------------------------------------------
-    def route(self, request: Request, record: Recorded) -> Response:
+    def _error_response(self, failure: Failure) -> Response:
+        body = f"<html><body><h1>{failure.status}</h1></body></html>"
+        return Response(body, failure.status, failure.headers, content_type="text/html")
+
+    def _route(self, request: Request, record: Recorded) -> Response:
         if self.cloudflare:
             return Response(
                 (PAGES / "cloudflare.html").read_text(encoding="utf-8"),

@@ -28,8 +28,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.e621_server import LoopbackSite, json_response
-from tests.peers.mastodon_server import Failure, Recorded
+from tests.peers.loopback import Failure, LoopbackSite, Recorded, json_response
 
 ERRORS = {
     0: "Invalid login. Username and password incorrect or account does not have API Access "

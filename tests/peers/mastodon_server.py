@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -49,8 +48,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.peers.loopback import Failure, LoopbackServer, Recorded
 
 INVALID_TOKEN = "The access token is invalid"
 NOT_FOUND = "Record not found"
@@ -58,47 +58,6 @@ IDEMPOTENCY_TTL = 3600.0
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 MENTION_RE = re.compile(r"(?<![\w/])@([A-Za-z0-9_]+)(?:@([A-Za-z0-9.\-]+[A-Za-z0-9]))?")
 TAG_RE = re.compile(r"(?<![\w/#])#(\w*[A-Za-z_]\w*)")
-
-
-@dataclass
-class Recorded:
-    """One API request as the server received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    form: dict[str, list[str]]  # urlencoded or multipart text fields, keys as sent
-    json: Any  # the JSON body, when there is one
-    files: dict[str, dict[str, Any]]  # name -> filename, content_type, size, sha256, data
-
-    @property
-    def bearer(self) -> str | None:
-        auth = self.headers.get("Authorization", "")
-        return auth[7:] if auth.startswith("Bearer ") else None
-
-    def public(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["files"] = {
-            k: {kk: vv for kk, vv in v.items() if kk != "data"} for k, v in self.files.items()
-        }
-        return out
-
-
-@dataclass
-class Failure:
-    status: int  # HTTP status; 0 drops the connection without an answer
-    path: str | None = None  # a path prefix the failure applies to
-    method: str | None = None
-    after: bool = False  # handle the request first, then fail (an ambiguous outcome)
-    error: str | None = None
-    reset_in: float = 30.0  # for 429: X-RateLimit-Reset this many seconds ahead
-    delay: float = 0.0  # answer this late (with status 200: the real answer, late)
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.path is None or path.startswith(self.path)) and (
-            self.method is None or self.method == method
-        )
 
 
 @dataclass
@@ -120,12 +79,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
-class MastodonServer:
+class MastodonServer(LoopbackServer):
     """A Mastodon API on 127.0.0.1 in a thread. Thread-safe; state is in memory."""
 
     def __init__(
@@ -156,39 +110,9 @@ class MastodonServer:
         self._ids = itertools.count(int(time.time() * 1000) << 16)
         self._lock = threading.RLock()
         self._state = _State()
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, port: int = 0) -> str:
-        self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> MastodonServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- inspection and failure injection ---------------------------------------------------
     @property
     def statuses(self) -> list[dict[str, Any]]:

@@ -39,8 +39,9 @@ from html.parser import HTMLParser
 from typing import Any
 
 from PIL import Image
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.peers.loopback import LoopbackServer
 
 TOKEN = "123456789:AAH3f0c-Creditline_loopback_token_x1"
 BOT = {"id": 123456789, "is_bot": True, "first_name": "Creditline", "username": "creditline_bot"}
@@ -119,18 +120,13 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 class TelegramError(Exception):
     def __init__(self, code: int, description: str, **parameters: Any) -> None:
         super().__init__(description)
         self.code, self.description, self.parameters = code, description, parameters
 
 
-class TelegramServer:
+class TelegramServer(LoopbackServer):
     """The Bot API of one bot administering one channel, on 127.0.0.1 in a thread."""
 
     def __init__(
@@ -151,39 +147,9 @@ class TelegramServer:
         self._groups = itertools.count(13_000_000_000_000_000)
         self._lock = threading.RLock()
         self._state = _State()
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, port: int = 0) -> str:
-        self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> TelegramServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- inspection and failure injection ---------------------------------------------------
     @property
     def messages(self) -> list[dict[str, Any]]:

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.peers.loopback import LoopbackServer
 
 BLOCK_LIMIT = 4096
 MSG = {
@@ -100,12 +101,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
-class TumblrServer:
+class TumblrServer(LoopbackServer):
     def __init__(self) -> None:
         self.client = ("client-id", "client-secret")
         self.blogs = {
@@ -119,37 +115,7 @@ class TumblrServer:
         self._ids = itertools.count(760_000_000_000)
         self._lock = threading.RLock()
         self._state = _State()
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    def start(self) -> str:
-        self._server = make_server(
-            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> TumblrServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__()
 
     # -- inspection and set-up ---------------------------------------------------------------
     @property

@@ -38,8 +38,9 @@ from typing import Any
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
 from PIL import Image
 from twitter_text import parse_tweet
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.peers.loopback import LoopbackServer
 
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 IMAGE_BYTES = 5 * 1024 * 1024
@@ -158,12 +159,7 @@ class _Validator(RequestValidator):
         return True
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
-class XServer:
+class XServer(LoopbackServer):
     """X's API on 127.0.0.1 in a thread; state in memory."""
 
     def __init__(self) -> None:
@@ -175,39 +171,9 @@ class XServer:
         self._ids = itertools.count(1_800_000_000_000_000_000)
         self._lock = threading.RLock()
         self._state = _State()
-        self._stopping = threading.Event()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> str:
-        self._server = make_server(
-            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> XServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- inspection and set-up ---------------------------------------------------------------
     @property
     def tweets(self) -> list[dict[str, Any]]:

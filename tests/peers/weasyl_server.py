@@ -37,7 +37,7 @@ from typing import Any
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.furaffinity_server import LoopbackSite, Recorded
+from tests.peers.loopback import Failure, LoopbackSite, Recorded
 
 PAGES = Path(__file__).parent / "pages" / "weasyl"
 MAX_BYTES = 50 * 1024 * 1024
@@ -138,7 +138,11 @@ class WeasylServer(LoopbackSite):
         return f"{self.base_url}/static/media/{sha[0:2]}/{sha[2:4]}/{sha[4:6]}/{sha}.{ext}"
 
     # -- routing ---------------------------------------------------------------------------
-    def route(self, request: Request, record: Recorded) -> Response:
+    def _error_response(self, failure: Failure) -> Response:
+        body = f"<html><body><h1>{failure.status}</h1></body></html>"
+        return Response(body, failure.status, failure.headers, content_type="text/html")
+
+    def _route(self, request: Request, record: Recorded) -> Response:
         path, method = request.path, request.method
         if m := re.fullmatch(r"/static/media/\w\w/\w\w/\w\w/(\w{64})\.(\w+)", path):
             for sub in self.submissions.values():
