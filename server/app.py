@@ -56,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         per_request = app.config["MAX_IMAGE_BYTES"] * app.config["MAX_IMAGES_PER_ARTWORK"]
         app.config["MAX_CONTENT_LENGTH"] = per_request + 1024 * 1024
 
-    from server import api, db, errors, health, uploads, vault
+    from server import api, db, errors, health, registry, uploads, vault, web
 
     db.init_app(app)
     vault.init_app(app)
@@ -64,4 +64,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     health.init_app(app)
     api.init_app(app)
+    web.init_app(app)  # the artist's web pages under /app (own session key: FLASK_SECRET)
+    registry.init_app(app)  # the attribution registry: /a/<id>, /api/v1/works, match, lookup
     return app

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import directory
+from server import directory, sync
 from server.media import MediaError, MediaStore, StoredImage
 from server.models import Artwork, ArtworkImage, Credit, User
 from server.schemas import ArtworkFields, ArtworkOut, CreditOut, ImageOut
@@ -96,7 +96,30 @@ def create(
 
 
 def apply(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -> None:
-    """Copy the fields that were sent onto the artwork; credits replace the whole list."""
+    """Copy the fields that were sent onto the artwork; credits replace the whole list.
+
+    When what its posts show changes, posted copies are brought up to date (``server.sync``).
+    """
+    before = shown(artwork)
+    _apply_fields(session, user, artwork, data)
+    if artwork.id is not None and shown(artwork) != before:
+        sync.content_changed(session, artwork)
+
+
+def shown(artwork: Artwork) -> tuple[object, ...]:
+    """Everything a rendered post is made of (to tell whether an edit is needed)."""
+    return (
+        artwork.title,
+        artwork.description,
+        artwork.rating,
+        tuple(artwork.content_flags or ()),
+        tuple(artwork.tags or ()),
+        tuple((c.role, c.person.id if c.person else None, c.character) for c in artwork.credits),
+        tuple(image.alt_text for image in artwork.images),
+    )
+
+
+def _apply_fields(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -> None:
     for field in ("title", "description", "rating", "content_flags", "tags"):
         value = getattr(data, field)
         if value is not None:
@@ -169,6 +192,7 @@ def to_out(artwork: Artwork, image_url: str) -> ArtworkOut:
             for i in artwork.images
         ],
         published_at=artwork.published_at,
+        revision=artwork.revision,
         created_at=artwork.created_at,
         updated_at=artwork.updated_at,
     )

@@ -387,5 +387,68 @@ def _delivery_line(d: Any) -> str:
     )
 
 
+@main.command("import")
+@click.argument("account_id", type=int)
+@click.option("--user", "username", required=True, help="Whose account.")
+@click.option("--since", help="Only posts made on or after this date, e.g. 2024-01-31.")
+@click.option("--limit", type=click.IntRange(1, 10_000), help="Read at most this many posts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    account_id: int,
+    username: str,
+    since: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Import ACCOUNT_ID's existing posts: each picture becomes an artwork (or joins the one
+    that already shows it) and each post a copy; run it again to add only what is new."""
+    import datetime as dt
+
+    from server import importer
+
+    when = None
+    if since:
+        try:
+            when = dt.datetime.fromisoformat(since)
+        except ValueError as exc:
+            raise click.ClickException(f"--since: not an ISO 8601 date: {since!r}") from exc
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+    app = _app(ctx)
+    with db.session_scope(app) as session:
+        user_id = _user(session, username).id
+    bar: Any = None
+
+    def progress(done: int, total: int, _post: Any) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="importing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        report = importer.run(app, user_id, account_id, since=when, limit=limit, progress=progress)
+    except importer.ImportFailed as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    result = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{report.imported} imported ({report.new_artworks} new artworks, {report.grouped} "
+        f"added to existing ones), {report.skipped} already known, {len(report.ignored)} "
+        f"ignored, {len(report.failed)} failed; {report.proposals} credits proposed"
+    )
+    for problem in report.failed:
+        click.echo(f"failed: {problem['url']}: {problem['reason']}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning['url']}: {warning['warning']}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_THREADS": 8,  # deliveries posted at once by one worker process
     "DISPATCH_SECONDS": 2.0,  # how often a worker looks for due deliveries
     "PUBLIC_URL": "http://127.0.0.1:8000",  # where canonical pages are linked from posts
+    # Web app sessions: the key that signs the session cookie (not the credentials key).
+    "FLASK_SECRET": None,  # beats the key file; set it when several web processes share users
+    "FLASK_SECRET_FILE": None,  # None: ``flask-secret.key`` in the instance folder (mode 0600)
 }
 
 # Settings read from the environment and how to convert them.
@@ -48,6 +51,8 @@ _ENV_TYPES: dict[str, type] = {
     "WORKER_THREADS": int,
     "DISPATCH_SECONDS": float,
     "PUBLIC_URL": str,
+    "FLASK_SECRET": str,
+    "FLASK_SECRET_FILE": str,
 }
 
 
@@ -72,5 +77,7 @@ def resolve_paths(config: dict[str, Any], instance_path: str) -> None:
         config["DATABASE_URL"] = f"sqlite:///{instance / 'creditline.sqlite3'}"
     if not config.get("SECRET_KEY_FILE"):
         config["SECRET_KEY_FILE"] = str(instance / "credentials.key")
+    if not config.get("FLASK_SECRET_FILE"):
+        config["FLASK_SECRET_FILE"] = str(instance / "flask-secret.key")
     if not config.get("MEDIA_DIR"):
         config["MEDIA_DIR"] = str(instance / "media")

@@ -6,8 +6,9 @@ Shared by the API and the CLI so that an import from either path applies the sam
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from server import sync
 from server.models import Person, PersonAccount, User
 from server.schemas import PersonCreate, PersonOut, PersonUpdate
 
@@ -42,12 +43,26 @@ def create(session: Session, user: User, data: PersonCreate) -> Person:
 
 
 def update(person: Person, data: PersonUpdate | PersonCreate) -> None:
-    """Apply the fields that were sent; ``accounts`` replaces the whole set when given."""
+    """Apply the fields that were sent; ``accounts`` replaces the whole set when given.
+
+    A new name or handle changes how every post crediting this person reads, so their
+    posted copies are brought up to date (``server.sync``).
+    """
+    before = _shown(person)
     if data.name is not None:
         person.name = data.name
     if data.notes is not None:
         person.notes = data.notes
     _apply(person, data)
+    session = object_session(person)
+    if session is not None and person.id is not None and _shown(person) != before:
+        session.flush()
+        sync.person_changed(session, person)
+
+
+def _shown(person: Person) -> tuple[object, ...]:
+    accounts = tuple(sorted((a.platform, a.handle) for a in person.accounts))
+    return person.name, person.primary_platform, accounts
 
 
 def _apply(person: Person, data: PersonUpdate | PersonCreate) -> None:

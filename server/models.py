@@ -180,6 +180,9 @@ class Artwork(Base):
     content_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Bumped whenever what a post shows changes (text, credits, rating, tags): copies that
+    # show an older revision are stale and get an edit delivery where the platform allows.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -236,7 +239,7 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("artwork_id", "account_id"),
+        UniqueConstraint("artwork_id", "account_id", "kind", "revision"),
         Index("ix_deliveries_due", "state", "scheduled_at"),
     )
 
@@ -245,6 +248,9 @@ class Delivery(Base):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
+    # "post" creates the copy; "edit" brings an existing copy up to ``revision``.
+    kind: Mapped[str] = mapped_column(String(8), default="post")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(32), default="scheduled")
     scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -280,8 +286,113 @@ class Copy(Base):
     delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="SET NULL")
     )
+    # The artwork revision this copy shows (imports and reposts: whatever they show).
+    synced_revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     artwork: Mapped[Artwork] = relationship(back_populates="copies")
 
     __table_args__ = (Index("ix_copies_url", "url"),)
+
+
+# -- the attribution registry (issue 8) ------------------------------------------------------
+
+REGISTRATION_STATES = ("pending", "registered", "failed")
+CONFLICT_STATES = ("open", "resolved")
+
+
+class Registration(Base):
+    """An artwork that is public and must be (or has been) fingerprinted into the registry.
+
+    ``record_posted`` and the publish endpoint add a ``pending`` row; the registry fingerprints
+    the images (it needs the media store, which the delivery worker's transaction does not have)
+    and moves it to ``registered``.
+    """
+
+    __tablename__ = "registrations"
+
+    artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Fingerprint(Base):
+    """One perceptual fingerprint of one image of a public artwork (see docs/FINGERPRINT.md).
+
+    ``variant`` is ``full`` or a registration-side centre crop (``c05``, ``c10``, ``c15``);
+    ``hash`` is the 256-bit structural hash as 64 hex digits, ``colour`` the 48-byte colour
+    signature, ``bucket`` the 16-bit coarse key of the privacy-preserving lookup.
+    """
+
+    __tablename__ = "fingerprints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), index=True
+    )
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(8))
+    hash: Mapped[str] = mapped_column(String(64))
+    colour: Mapped[bytes] = mapped_column(LargeBinary)
+    bucket: Mapped[int] = mapped_column(Integer, index=True)
+    quality: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistryConflict(Base):
+    """A registration whose image matches another user's public work; both are under review.
+
+    ``artwork_id`` is the later registration, ``existing_artwork_id`` the earlier one, which
+    keeps the public display (matches, lookups) until the conflict is resolved.
+    """
+
+    __tablename__ = "registry_conflicts"
+    __table_args__ = (UniqueConstraint("artwork_id", "existing_artwork_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), index=True
+    )
+    existing_artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), index=True
+    )
+    distance: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- import (issue 11) -----------------------------------------------------------------------
+
+PROPOSAL_STATES = ("open", "accepted")
+
+
+class CreditProposal(Base):
+    """A credit found in an imported post's text (``:iconname:``, ``@handle``, …), waiting for
+    the artist to confirm it; accepting it makes a real ``Credit`` (``server/importer.py``).
+
+    ``platform``/``handle`` say whose account the text names; ``person_id`` is the directory
+    entry that already has that handle (if any); ``role`` is a guess from the words around it.
+    """
+
+    __tablename__ = "credit_proposals"
+    __table_args__ = (UniqueConstraint("artwork_id", "platform", "handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    artwork_id: Mapped[int] = mapped_column(
+        ForeignKey("artworks.id", ondelete="CASCADE"), index=True
+    )
+    copy_id: Mapped[int | None] = mapped_column(ForeignKey("copies.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(32))
+    handle: Mapped[str] = mapped_column(String(255))
+    found: Mapped[str] = mapped_column(String(300))  # the text as written in the post
+    role: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person: Mapped[Person | None] = relationship()

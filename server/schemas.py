@@ -219,8 +219,26 @@ class ArtworkOut(BaseModel):
     credits: list[CreditOut]
     images: list[ImageOut]
     published_at: dt.datetime | None
+    revision: int = Field(description="bumped whenever what its posts show changes")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class CopyOut(BaseModel):
+    url: str
+    platform: str | None
+    source: str
+    remote_id: str | None
+    synced_revision: int
+    state: Literal["synced", "updating", "stale", "failed"] = Field(
+        description="stale: the platform cannot edit, or no edit was queued; updating: an edit "
+        "is queued or running; failed: the edit needs you (see its delivery)"
+    )
+
+
+class CopyList(BaseModel):
+    revision: int
+    items: list[CopyOut]
 
 
 class ArtworkList(BaseModel):
@@ -235,6 +253,8 @@ class DeliveryOut(BaseModel):
     artwork_id: int
     account_id: int
     platform: str
+    kind: Literal["post", "edit"]
+    revision: int
     state: str
     scheduled_at: dt.datetime
     attempts: int
@@ -276,3 +296,76 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
 class DeliveryCreated(BaseModel):
     items: list[DeliveryOut]
     created: list[int] = Field(description="ids of the deliveries this request created")
+
+
+# Import (issue 11) ----------------------------------------------------------------------------
+
+
+class AccountImport(Strict):
+    since: dt.datetime | None = Field(
+        None, description="only posts made at or after this time (timezone-aware)"
+    )
+    limit: int | None = Field(
+        None, ge=1, le=10_000, description="read at most this many posts (default 1000)"
+    )
+
+    _aware = field_validator("since")(classmethod(lambda cls, v: aware(v)))
+
+
+class ImportProblem(BaseModel):
+    url: str
+    reason: str
+
+
+class ImportWarning(BaseModel):
+    url: str
+    warning: str
+
+
+class AccountImportResult(BaseModel):
+    fetched: int = Field(description="posts read from the platform")
+    imported: int = Field(description="posts recorded as new copies")
+    new_artworks: int = Field(description="draft artworks created for pictures not seen before")
+    grouped: int = Field(description="copies added to an artwork that already showed the picture")
+    skipped: int = Field(description="posts already known (same remote id or URL)")
+    ignored: list[ImportProblem] = Field(description="posts that are not artworks (no image, …)")
+    failed: list[ImportProblem] = Field(description="posts that could not be imported, and why")
+    warnings: list[ImportWarning]
+    proposals: int = Field(description="credits proposed from the posts' text")
+    artworks: list[int] = Field(description="ids of the artworks that received copies")
+
+
+class CreditProposalOut(BaseModel):
+    id: int
+    platform: str = Field(description="the platform whose account the text names")
+    handle: str
+    found: str = Field(description="the text as the post wrote it")
+    role: str = Field(description="a guess from the words around it")
+    person: str | None = Field(description="key of the person who has this handle, if any")
+    state: Literal["open", "accepted"]
+    source_url: str | None = Field(description="the imported post it was found in")
+    created_at: dt.datetime
+
+
+class CreditProposalList(BaseModel):
+    items: list[CreditProposalOut]
+
+
+class ProposalAccept(Strict):
+    proposal: int = Field(description="id of the proposal to accept")
+    role: Role | None = Field(None, description="default: the proposal's guess")
+    person: PersonKey | None = Field(
+        None,
+        description="credit this existing person; default: the person with the handle, "
+        "or a new person made from the proposal",
+    )
+    character: Name | None = None
+    key: PersonKey | None = Field(None, description="key for the new person (default: the handle)")
+    name: Name | None = Field(None, description="name for the new person (default: the handle)")
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value in RESERVED_PERSON_KEYS:
+            raise ValueError(f"{value!r} is a reserved word; choose another key")
+        return value

@@ -8,9 +8,16 @@ from sqlalchemy import select
 from server import db, vault
 from server.api.spec import endpoint
 from server.auth import current_user
-from server.errors import not_found
+from server.errors import ApiError, not_found
 from server.models import Account
-from server.schemas import AccountCreate, AccountList, AccountOut, AccountUpdate
+from server.schemas import (
+    AccountCreate,
+    AccountImport,
+    AccountImportResult,
+    AccountList,
+    AccountOut,
+    AccountUpdate,
+)
 
 bp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
 
@@ -113,3 +120,36 @@ def delete_account(account_id: int) -> None:
     session = db.session()
     session.delete(get_owned(account_id))
     session.commit()
+
+
+# -- import (issue 11) -------------------------------------------------------------------------
+
+
+@endpoint(
+    bp,
+    "/<int:account_id>/import",
+    "POST",
+    summary="Import this account's existing posts as artworks and copies (runs synchronously "
+    "and answers with counts; running it again adds only what is new)",
+    body=AccountImport,
+    response=AccountImportResult,
+)
+def import_account(account_id: int, body: AccountImport) -> AccountImportResult:
+    from flask import current_app
+
+    from server import importer
+
+    account = get_owned(account_id)
+    user_id = account.user_id
+    db.session().rollback()  # the import uses its own transactions; hold no locks meanwhile
+    try:
+        report = importer.run(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            user_id,
+            account_id,
+            since=body.since,
+            limit=body.limit,
+        )
+    except importer.ImportFailed as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    return AccountImportResult.model_validate(report.as_dict())

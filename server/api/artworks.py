@@ -5,20 +5,25 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from server import artworks, db, deliveries, uploads
+from server import artworks, db, deliveries, sync, uploads
 from server.api.deliveries import to_out as delivery_out
 from server.api.spec import endpoint, load_json, parse_json_body, validate
 from server.auth import current_user
 from server.errors import ApiError, not_found
-from server.models import Artwork
+from server.models import Artwork, Copy, CreditProposal
 from server.schemas import (
     ArtworkCreate,
     ArtworkList,
     ArtworkOut,
     ArtworkUpdate,
+    CopyList,
+    CopyOut,
+    CreditProposalList,
+    CreditProposalOut,
     DeliveryCreate,
     DeliveryCreated,
     DeliveryList,
+    ProposalAccept,
 )
 
 bp = Blueprint("artworks", __name__, url_prefix="/api/v1/artworks")
@@ -171,3 +176,98 @@ def create_deliveries(artwork_id: int, body: DeliveryCreate) -> DeliveryCreated:
     return DeliveryCreated(
         items=[delivery_out(d) for d, _ in pairs], created=[d.id for d, new in pairs if new]
     )
+
+
+@endpoint(
+    bp,
+    "/<int:artwork_id>/copies",
+    "GET",
+    summary="Where this artwork lives, and whether each copy shows its current credits",
+    response=CopyList,
+)
+def artwork_copies(artwork_id: int) -> CopyList:
+    artwork = _get(artwork_id)
+    return CopyList(
+        revision=artwork.revision,
+        items=[
+            CopyOut(
+                url=state.copy.url,
+                platform=state.copy.platform,
+                source=state.copy.source,
+                remote_id=state.copy.remote_id,
+                synced_revision=state.copy.synced_revision,
+                state=state.state,
+            )
+            for state in sync.copy_states(artwork)
+        ],
+    )
+
+
+# -- credits proposed by an import (issue 11) --------------------------------------------------
+
+
+def _proposal_out(proposal: CreditProposal) -> CreditProposalOut:
+    copy = db.session().get(Copy, proposal.copy_id) if proposal.copy_id else None
+    return CreditProposalOut(
+        id=proposal.id,
+        platform=proposal.platform,
+        handle=proposal.handle,
+        found=proposal.found,
+        role=proposal.role,
+        person=proposal.person.key if proposal.person else None,
+        state=proposal.state,
+        source_url=copy.url if copy else None,
+        created_at=proposal.created_at,
+    )
+
+
+@endpoint(
+    bp,
+    "/<int:artwork_id>/proposals",
+    "GET",
+    summary="Credits an import found in this artwork's posts, for you to accept",
+    response=CreditProposalList,
+)
+def artwork_proposals(artwork_id: int) -> CreditProposalList:
+    from server import importer
+
+    artwork = _get(artwork_id)
+    return CreditProposalList(
+        items=[_proposal_out(p) for p in importer.proposals(db.session(), artwork)]
+    )
+
+
+@endpoint(
+    bp,
+    "/<int:artwork_id>/proposals/accept",
+    "POST",
+    summary="Accept a proposed credit: it becomes a credit of the artwork (the person is "
+    "created from the proposal when your directory has nobody with that handle)",
+    body=ProposalAccept,
+    response=ArtworkOut,
+    parse_body=False,
+)
+def accept_proposal(artwork_id: int) -> ArtworkOut:
+    from server import importer
+
+    session = db.session()
+    artwork = _get(artwork_id)  # ownership first: another user's artwork is a 404
+    body = parse_json_body(ProposalAccept)
+    try:
+        importer.accept(
+            session,
+            current_user(),
+            artwork,
+            body.proposal,
+            role=body.role,
+            person_key=body.person,
+            character=body.character,
+            new_key=body.key,
+            new_name=body.name,
+        )
+    except importer.ProposalInvalid as exc:
+        session.rollback()
+        code = "not_found" if exc.status == 404 else "invalid"
+        raise ApiError(exc.status, code, exc.message, exc.field) from exc
+    session.commit()
+    return _out(artwork)

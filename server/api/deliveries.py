@@ -25,6 +25,8 @@ def to_out(delivery: Delivery) -> DeliveryOut:
         artwork_id=delivery.artwork_id,
         account_id=delivery.account_id,
         platform=delivery.account.platform,
+        kind=delivery.kind,
+        revision=delivery.revision,
         state=delivery.state,
         scheduled_at=delivery.scheduled_at,
         attempts=delivery.attempts,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from adapters import registry
 from server.models import Account, Artwork, Copy, Delivery
+from server.registry import service as attribution
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ def create(
     for account in accounts:
         existing = session.scalar(
             select(Delivery).where(
-                Delivery.artwork_id == artwork.id, Delivery.account_id == account.id
+                Delivery.artwork_id == artwork.id,
+                Delivery.account_id == account.id,
+                Delivery.kind == "post",
             )
         )
         if existing is not None:
@@ -61,6 +64,8 @@ def create(
             scheduled_at=scheduled_at,
             idempotency_key=registry.get(account.platform).new_idempotency_key(),
             progress={},
+            kind="post",
+            revision=artwork.revision,
         )
         session.add(delivery)
         result.append((delivery, True))
@@ -261,6 +266,9 @@ def record_posted(
     delivery.remote_url = url
     delivery.last_error = None
     delivery.outcome_unknown = False
+    if delivery.kind == "edit":
+        _record_edited(session, delivery)
+        return
     session.add(
         Copy(
             artwork_id=delivery.artwork_id,
@@ -274,6 +282,21 @@ def record_posted(
     artwork = delivery.artwork
     if artwork.published_at is None:
         artwork.published_at = now
+    attribution.published(session, artwork)  # fingerprinted into the registry on its next sync
+
+
+def _record_edited(session: Session, delivery: Delivery) -> None:
+    """The copy now shows ``delivery.revision`` (or newer: each edit renders the current
+    artwork, so a late older edit never rolls a copy back)."""
+    copy = session.scalar(
+        select(Copy).where(
+            Copy.artwork_id == delivery.artwork_id,
+            Copy.platform == delivery.account.platform,
+            Copy.remote_id == delivery.remote_id,
+        )
+    )
+    if copy is not None:
+        copy.synced_revision = max(copy.synced_revision, delivery.revision)
 
 
 # -- the artist's actions -------------------------------------------------------------------

@@ -92,11 +92,16 @@ def run(app: Flask, delivery_id: int, worker: str) -> str:
         adapter = registry.get(delivery.account.platform)
         if delivery.cancel_requested:
             return _finish(app, delivery_id, worker, state="cancelled")
+        target = None
         try:
             job = _job(app, session, delivery, adapter, settings)
         except Exception as exc:  # could not prepare: nothing was sent
             return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
         unknown = delivery.outcome_unknown
+        if delivery.kind == "edit":
+            target = delivery.remote_id
+    if target is not None:
+        return _edit(app, delivery_id, worker, adapter, job, target, settings)
     if unknown and not adapter.supports_idempotent_create:
         found = _look_first(app, delivery_id, worker, adapter, job)
         if found is not None:
@@ -221,6 +226,37 @@ def _publish(
     return _posted(app, delivery_id, worker, published)
 
 
+def _edit(
+    app: Flask,
+    delivery_id: int,
+    worker: str,
+    adapter: Adapter,
+    job: PublishJob,
+    target: str,
+    settings: Settings,
+) -> str:
+    """Bring a posted copy up to date. An edit sets content rather than adding a post, so a
+    retry after an unclear answer is safe: it can never duplicate anything."""
+    with db.session_scope(app) as session:
+        queue.checkpoint(
+            session,
+            delivery_id,
+            worker,
+            job.progress,
+            "publishing",
+            utcnow(),
+            settings.lease_seconds,
+        )
+    try:
+        with Heartbeat(app, delivery_id, worker, settings.lease_seconds):
+            published = adapter.edit(target, job)
+    except queue.LeaseLost:
+        return "lost"
+    except Exception as exc:
+        return _failed_attempt(app, delivery_id, worker, exc, adapter, settings, idempotent=True)
+    return _posted(app, delivery_id, worker, Published(target, published.url, published.extra))
+
+
 class Heartbeat:
     """Keeps the lease alive while a slow platform call runs (a big upload can outlast it).
 
@@ -275,6 +311,7 @@ def _failed_attempt(
     error: Exception,
     adapter: Adapter,
     settings: Settings,
+    idempotent: bool | None = None,
 ) -> str:
     if not hasattr(error, "message"):
         log.exception("delivery %s: unexpected error", delivery_id)
@@ -285,7 +322,7 @@ def _failed_attempt(
             outcome = policy.decide(
                 error,
                 delivery.attempts,
-                adapter.supports_idempotent_create,
+                adapter.supports_idempotent_create if idempotent is None else idempotent,
                 settings.max_attempts,
                 base=settings.retry_base,
                 cap=settings.retry_cap,

@@ -1,0 +1,57 @@
+// The registry's privacy-preserving lookup, client side (pure logic; no chrome.*, no fetch).
+//
+// Protocol (server/api/registry.py `GET /api/v1/lookup`, docs/PRIVACY.md):
+//   1. the client fingerprints the image locally (lib/fingerprint.js) — as is and mirrored;
+//   2. it sends only the 16-bit `bucket` of the as-is fingerprint (4 hex digits);
+//   3. the server answers with every registered (hash, colour, work) in that bucket and in its
+//      mirror bucket;
+//   4. the client matches locally, with the server's own rule (server/registry/service.py):
+//      Hamming distance ≤ RADIUS on 256 bits, colour distance ≤ COLOUR_REJECT, best per work
+//      by cost = distance + colour distance / 8.
+// Only images whose as-is fingerprint is matchable (quality ≥ MIN_QUALITY) are looked up, so a
+// flat or tiny image costs no request at all.
+import { colourDistance, fromHex, hamming, isMatchable } from './fingerprint.js';
+
+export const RADIUS = 47;
+export const COLOUR_REJECT = 320;
+export const COLOUR_WEIGHT = 1 / 8;
+
+/** The bucket to ask for, as the endpoint wants it, or null when the image is not matchable. */
+export function bucketKey(variants) {
+  const fp = variants && variants.as_is;
+  if (!fp || !isMatchable(fp)) return null;
+  return fp.bucket.toString(16).padStart(4, '0');
+}
+
+export function lookupUrl(registry, key) {
+  return `${registry.replace(/\/+$/, '')}/api/v1/lookup?bucket=${encodeURIComponent(key)}`;
+}
+
+export const score = (cost) => {
+  const worst = RADIUS + COLOUR_REJECT * COLOUR_WEIGHT;
+  return Math.round(Math.max(0, 1 - cost / worst) * 10000) / 10000;
+};
+
+/**
+ * Match the image's variants against the entries of its bucket answer.
+ * Returns [{work, distance, colour_distance, cost, score, variant}], best first.
+ */
+export function matchEntries(variants, entries) {
+  const best = new Map();
+  for (const [variant, fp] of Object.entries(variants || {})) {
+    const colour = fromHex(fp.colour);
+    for (const e of entries || []) {
+      if (typeof e.hash !== 'string' || e.hash.length !== 64 || typeof e.work !== 'string') continue;
+      const distance = hamming(fp.hash, e.hash);
+      if (distance > RADIUS) continue;
+      const cdist = colourDistance(colour, fromHex(e.colour));
+      if (cdist > COLOUR_REJECT) continue;
+      const cost = distance + cdist * COLOUR_WEIGHT;
+      const prev = best.get(e.work);
+      if (!prev || cost < prev.cost) {
+        best.set(e.work, { work: e.work, distance, colour_distance: cdist, cost, score: score(cost), variant });
+      }
+    }
+  }
+  return [...best.values()].sort((a, b) => a.cost - b.cost || (a.work < b.work ? -1 : 1));
+}

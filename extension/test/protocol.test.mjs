@@ -1,0 +1,39 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { bucketKey, lookupUrl, matchEntries, RADIUS } from '../lib/protocol.js';
+import { hamming, mirrorBucket } from '../lib/fingerprint.js';
+
+const fp = (hash, colour, bucket = 0xbeef, quality = 80) => ({ hash, colour, bucket, quality });
+const H0 = '0'.repeat(64);
+const flip = (hex, n) => {
+  // flip the first n bits
+  const bits = [...hex].map((h) => parseInt(h, 16).toString(2).padStart(4, '0')).join('').split('');
+  for (let i = 0; i < n; i++) bits[i] = bits[i] === '1' ? '0' : '1';
+  return bits.join('').match(/..../g).map((b) => parseInt(b, 2).toString(16)).join('');
+};
+const GREY = '808080'.repeat(16);
+
+test('only the 16-bit bucket of a matchable image is sent', () => {
+  assert.equal(bucketKey({ as_is: fp(H0, GREY, 0x00ab) }), '00ab');
+  assert.equal(bucketKey({ as_is: fp(H0, GREY, 0x00ab, 49) }), null); // low quality: no request
+  assert.equal(bucketKey({}), null);
+  assert.equal(lookupUrl('http://r.example/', '00ab'), 'http://r.example/api/v1/lookup?bucket=00ab');
+});
+
+test('local matching: Hamming radius, colour rejection, best per work', () => {
+  const variants = { as_is: fp(H0, GREY), mirrored: fp(flip(H0, 200), GREY) };
+  const entries = [
+    { hash: flip(H0, 10), colour: GREY, work: 'near' },
+    { hash: flip(H0, RADIUS + 1), colour: GREY, work: 'far' },
+    { hash: flip(H0, 3), colour: '80ff00'.repeat(16), work: 'recolour' }, // colour too different
+    { hash: flip(H0, 30), colour: GREY, work: 'near' },
+    { hash: 'zz', colour: GREY, work: 'broken' },
+  ];
+  const found = matchEntries(variants, entries);
+  assert.deepEqual(found.map((m) => [m.work, m.distance, m.variant]), [['near', 10, 'as_is']]);
+  assert.equal(hamming(H0, flip(H0, 47)), 47);
+});
+
+test('mirror bucket is an involution', () => {
+  for (const b of [0, 1, 0x8000, 0xbeef, 0xffff]) assert.equal(mirrorBucket(mirrorBucket(b)), b);
+});

@@ -1,0 +1,37 @@
+"""The attribution registry: canonical records, image fingerprints, matching and lookup.
+
+``init_app`` registers the public API blueprint (``server/api/registry.py``), the public pages
+(``pages.py``), the per-process index (``service.Registry``) and the rate limiters
+(``ratelimit.py``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+REGISTRY_DEFAULTS = {
+    # token buckets per client IP, per process (see ratelimit.py)
+    "REGISTRY_READ_RATE": 5.0,  # tokens per second
+    "REGISTRY_READ_BURST": 120,
+    "REGISTRY_MATCH_RATE": 0.5,
+    "REGISTRY_MATCH_BURST": 20,
+    "REGISTRY_MATCH_MAX_BYTES": 10 * 1024 * 1024,
+    "REGISTRY_MATCH_MAX_PIXELS": 25_000_000,
+}
+
+
+def init_app(app: Flask) -> None:
+    from server.api.registry import bp
+    from server.registry.pages import pages
+    from server.registry.ratelimit import TokenBucket
+    from server.registry.service import Registry
+
+    for key, value in REGISTRY_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.extensions["creditline.registry"] = Registry()
+    app.extensions["creditline.registry.limits"] = {
+        "read": TokenBucket(app.config["REGISTRY_READ_RATE"], app.config["REGISTRY_READ_BURST"]),
+        "match": TokenBucket(app.config["REGISTRY_MATCH_RATE"], app.config["REGISTRY_MATCH_BURST"]),
+    }
+    app.register_blueprint(bp)
+    app.register_blueprint(pages)

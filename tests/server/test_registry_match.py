@@ -1,0 +1,146 @@
+"""POST /api/v1/match, the "Who made this?" page, recolours and the privacy-preserving lookup."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import func, select
+
+from server import db
+from server.models import Fingerprint
+from server.registry import fingerprint as F
+from server.registry import service
+from server.registry.ratelimit import TokenBucket
+from tests.server.registry_helpers import encode, match, picture, publish_picture
+
+
+def _repost(img: Image.Image) -> bytes:
+    """Half size, JPEG quality 40: a typical repost."""
+    small = img.resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS)
+    return encode(small, "JPEG", quality=40)
+
+
+def test_a_repost_matches_its_work_and_nothing_is_stored(app, client, artist, tmp_path):
+    work = publish_picture(artist, encode(picture(10)))
+    publish_picture(artist, encode(picture(11)), title="another")
+    with db.session_scope(app) as session:
+        before = session.scalar(select(func.count()).select_from(Fingerprint))
+    media = app.config["MEDIA_DIR"]
+    files_before = sorted(p for p in __import__("pathlib").Path(media).rglob("*"))
+
+    response = match(client, _repost(picture(10)), "repost.jpg")
+    assert response.status_code == 200, response.json
+    assert response.json["low_information"] is False
+    [best, *_] = response.json["candidates"]
+    assert best["work"]["public_id"] == work["work"]["public_id"]
+    assert best["work"]["credits"][1]["role"] == "commissioner"
+    assert 0 < best["score"] <= 1
+    mirrored = match(client, encode(picture(10).transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    assert mirrored.json["candidates"][0]["work"]["public_id"] == work["work"]["public_id"]
+
+    unrelated = match(client, encode(picture(99)))
+    assert unrelated.status_code == 200
+    assert unrelated.json["candidates"] == []
+    with db.session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Fingerprint)) == before
+    assert sorted(__import__("pathlib").Path(media).rglob("*")) == files_before
+
+
+def test_low_information_pictures_are_not_matched(client, artist):
+    publish_picture(artist, encode(picture(12)))
+    flat = match(client, encode(Image.new("RGB", (300, 200), (40, 90, 160))))
+    assert flat.status_code == 200
+    assert flat.json == {"low_information": True, "candidates": []}
+    tiny = match(client, encode(picture(12).resize((16, 12))))
+    assert tiny.json["low_information"] is True
+
+
+def test_corrupt_and_oversized_uploads_are_refused_clearly(app, client):
+    good = encode(picture(13))
+    cases = [
+        (good[: len(good) // 2], 422, "corrupt_image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 200, 422, "corrupt_image"),
+        (b"hello, this is not an image", 415, "unsupported_format"),
+        (b"", 400, "empty"),
+    ]
+    for data, status, code in cases:
+        response = match(client, data)
+        assert response.status_code == status, (code, response.json)
+        assert response.json["error"]["code"] == code
+        assert response.json["error"]["field"] == "image"
+    missing = client.post("/api/v1/match", data={})
+    assert missing.status_code == 400
+    app.config["REGISTRY_MATCH_MAX_BYTES"] = 1000
+    assert match(client, good).json["error"]["code"] == "too_large"
+    assert match(client, good).status_code == 413
+    app.config["REGISTRY_MATCH_MAX_BYTES"] = 10_000_000
+    app.config["REGISTRY_MATCH_MAX_PIXELS"] = 10_000
+    big = match(client, good)
+    assert big.status_code == 413
+    assert big.json["error"]["code"] == "too_many_pixels"
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(app, client):
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, "PNG")  # 400 Mpx, a few KiB
+    response = match(client, buffer.getvalue())
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "too_many_pixels"
+
+
+def test_match_is_rate_limited(app, client):
+    app.extensions["creditline.registry.limits"]["match"] = TokenBucket(rate=0.01, burst=2)
+    statuses = [match(client, encode(picture(14))).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_recolours_of_one_line_art_resolve_to_their_own_work(client, artist):
+    red = publish_picture(artist, encode(picture(20)), title="for the red buyer")
+    blue = publish_picture(artist, encode(picture(20, hue_shift=True)), title="for the blue buyer")
+    for img, want in ((picture(20), red), (picture(20, hue_shift=True), blue)):
+        response = match(client, _repost(img))
+        assert response.json["candidates"][0]["work"]["public_id"] == want["work"]["public_id"]
+
+
+def test_who_made_this_page(client, artist):
+    work = publish_picture(artist, encode(picture(30)), title="<i>Trisk</i> & co")
+    page = client.get("/who-made-this")
+    assert page.status_code == 200 and b'type="file"' in page.data
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart(
+        {"image": FileStorage(io.BytesIO(_repost(picture(30))), "a.jpg")}
+    )
+    found = client.post(
+        "/who-made-this", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    html = found.get_data(as_text=True)
+    assert found.status_code == 200
+    assert f"/a/{work['work']['public_id']}" in html
+    assert "&lt;i&gt;Trisk&lt;/i&gt; &amp; co" in html and "<i>Trisk" not in html
+    boundary, body = encode_multipart({"image": FileStorage(io.BytesIO(b"nope"), "a.jpg")})
+    bad = client.post(
+        "/who-made-this", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert bad.status_code == 415 and b'role="alert"' in bad.data
+
+
+def test_bucket_lookup_finds_the_work_and_the_client_matches_locally(client, artist):
+    work = publish_picture(artist, encode(picture(40)))
+    repost = encode(picture(40), "JPEG", quality=85)  # lookup recall is measured by the bench
+    query = F.query_variants(np.asarray(Image.open(io.BytesIO(repost)).convert("RGBA")))
+    key = query["as_is"].bucket
+    response = client.get("/api/v1/lookup", query_string={"bucket": f"{key:04x}"})
+    assert response.status_code == 200
+    entries = response.json["entries"]
+    assert entries, "the repost's bucket holds the work"
+    assert {e["work"] for e in entries} == {work["work"]["public_id"]}
+    best = min(bin(int(e["hash"], 16) ^ int(query["as_is"].hash, 16)).count("1") for e in entries)
+    assert best <= service.RADIUS  # the client's local match
+    other = client.get("/api/v1/lookup", query_string={"bucket": f"{key ^ 0xFFFF:04x}"})
+    assert other.json["entries"] == []
+    for bad in ("", "12345", "zzzz", "ABCD"):
+        assert client.get("/api/v1/lookup", query_string={"bucket": bad}).status_code == 400

@@ -1,0 +1,130 @@
+"""Attribution sync: fix a credit once, every editable copy follows, through the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.peers.mastodon_server import MastodonServer
+from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
+from tests.server.test_delivery_runs import attempt, later, row
+
+HYENA = {"key": "hyena", "name": "Hyena Dude", "accounts": {"mastodon": "hyena@furry.engineer"}}
+
+
+@pytest.fixture
+def mastodon():
+    with MastodonServer(tokens={"tok": "tanraak", "tok2": "alt"}) as server:
+        yield server
+
+
+@pytest.fixture
+def posted(app, artist, mastodon):
+    """One artwork posted to two Mastodon accounts."""
+    for person in (TANRAAK, HYENA):
+        assert artist.post("/api/v1/people", json=person).status_code == 201
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
+    accounts = [
+        artist.post(
+            "/api/v1/accounts",
+            json={
+                "platform": "mastodon",
+                "name": f"@{token}",
+                "credentials": {"instance": mastodon.base_url, "access_token": token},
+            },
+        ).json["id"]
+        for token in ("tok", "tok2")
+    ]
+    artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": accounts})
+    assert attempt(app) == ["posted", "posted"]
+    return artist, artwork
+
+
+def edits(mastodon) -> list:
+    return [
+        r for r in mastodon.requests if r.method == "PUT" and r.path.startswith("/api/v1/statuses/")
+    ]
+
+
+def test_a_new_handle_reaches_every_copy_exactly_once(app, posted, mastodon):
+    artist, artwork = posted
+    assert all("@hyena@furry.engineer" in s["_text"] for s in mastodon.statuses)
+    changed = artist.patch(
+        "/api/v1/people/hyena", json={"accounts": {"mastodon": "hyena_art@furry.engineer"}}
+    )
+    assert changed.status_code == 200
+    copies = artist.get(f"/api/v1/artworks/{artwork['id']}/copies").json
+    assert copies["revision"] == 2
+    assert [c["state"] for c in copies["items"]] == ["updating", "updating"]
+    assert sorted(attempt(app)) == ["posted", "posted"]
+    assert len(edits(mastodon)) == 2
+    assert len(mastodon.statuses) == 2  # edited in place, nothing new posted
+    for status in mastodon.statuses:
+        assert "@hyena_art@furry.engineer" in status["_text"]
+        assert "@hyena@furry.engineer" not in status["_text"]
+    copies = artist.get(f"/api/v1/artworks/{artwork['id']}/copies").json
+    assert [c["state"] for c in copies["items"]] == ["synced", "synced"]
+    assert attempt(app) == []  # nothing left to do
+    assert len(edits(mastodon)) == 2
+
+
+def test_an_edit_that_fails_is_retried_and_never_duplicated(app, posted, mastodon):
+    artist, artwork = posted
+    mastodon.fail_next(1, status=502, method="PUT")
+    artist.patch(f"/api/v1/artworks/{artwork['id']}", json={"title": "Trisk at dawn"})
+    states = sorted(attempt(app))
+    assert states == ["posted", "retry_wait"]
+    waiting = next(
+        d
+        for d in artist.get("/api/v1/deliveries").json["items"]
+        if d["kind"] == "edit" and d["state"] == "retry_wait"
+    )
+    assert attempt(app, later(app, waiting["id"])) == ["posted"]
+    assert len(mastodon.statuses) == 2
+    assert all("Trisk at dawn" in s["_text"] for s in mastodon.statuses)
+    assert row(app, waiting["id"]).revision == 2
+
+
+def test_changes_that_do_not_show_queue_nothing(app, posted, mastodon):
+    artist, artwork = posted
+    artist.patch("/api/v1/people/hyena", json={"notes": "met at a con"})
+    artist.patch(f"/api/v1/artworks/{artwork['id']}", json={"title": ARTWORK["title"]})
+    assert artist.get(f"/api/v1/artworks/{artwork['id']}").json["revision"] == 1
+    assert attempt(app) == []
+
+
+def test_a_newer_change_supersedes_a_waiting_edit(app, posted, mastodon):
+    artist, artwork = posted
+    artist.patch(f"/api/v1/artworks/{artwork['id']}", json={"title": "First fix"})
+    artist.patch(f"/api/v1/artworks/{artwork['id']}", json={"title": "Second fix"})
+    kinds = [
+        (d["kind"], d["revision"], d["state"])
+        for d in artist.get("/api/v1/deliveries").json["items"]
+        if d["kind"] == "edit"
+    ]
+    assert sorted(kinds) == [
+        ("edit", 2, "cancelled"),
+        ("edit", 2, "cancelled"),
+        ("edit", 3, "scheduled"),
+        ("edit", 3, "scheduled"),
+    ]
+    assert attempt(app) == ["posted", "posted"]
+    assert len(edits(mastodon)) == 2
+    assert all("Second fix" in s["_text"] for s in mastodon.statuses)
+
+
+def test_platforms_that_cannot_edit_leave_the_copy_stale(app, artist, bluesky_pds):
+    poster = bluesky_pds.create_account("stale")
+    artist.post("/api/v1/people", json=TANRAAK)
+    artist.post("/api/v1/people", json={"key": "hyena", "name": "Hyena Dude"})
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
+    account = artist.post(
+        "/api/v1/accounts",
+        json={"platform": "bluesky", "name": poster.handle, "credentials": poster.credentials},
+    ).json
+    artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
+    assert attempt(app) == ["posted"]
+    artist.patch("/api/v1/people/hyena", json={"name": "Hyena Gal"})
+    assert attempt(app) == []  # Bluesky posts cannot be edited: no edit is queued
+    [copy] = artist.get(f"/api/v1/artworks/{artwork['id']}/copies").json["items"]
+    assert copy["state"] == "stale" and copy["platform"] == "bluesky"
+    assert len(bluesky_pds.list_posts(poster.did)) == 1
