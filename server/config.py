@@ -6,7 +6,9 @@ instance folder); operators override them through ``CREDITLINE_*`` environment v
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +31,20 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_THREADS": 8,  # deliveries posted at once by one worker process
     "DISPATCH_SECONDS": 2.0,  # how often a worker looks for due deliveries
     "PUBLIC_URL": "http://127.0.0.1:8000",  # where canonical pages are linked from posts
+    # Import of existing galleries (server/importer.py).
+    "IMPORT_MEDIA_HOSTS": {},  # platform id -> extra media hosts, e.g. {"mastodon": ["*.cdn.x"]}
+    "IMPORT_MAX_POSTS": 1000,  # posts read per import run
+    "IMPORT_CONNECT_TIMEOUT": 10.0,
+    "IMPORT_READ_TIMEOUT": 30.0,
+    "IMPORT_DOWNLOAD_SECONDS": 120.0,  # the whole download of one image
+    "IMPORT_ALLOW_LOOPBACK": False,  # tests only (their peers are on loopback); never from env
     # Web app sessions: the key that signs the session cookie (not the credentials key).
     "FLASK_SECRET": None,  # beats the key file; set it when several web processes share users
     "FLASK_SECRET_FILE": None,  # None: ``flask-secret.key`` in the instance folder (mode 0600)
 }
 
 # Settings read from the environment and how to convert them.
-_ENV_TYPES: dict[str, type] = {
+_ENV_TYPES: dict[str, Callable[[str], Any]] = {
     "DATABASE_URL": str,
     "SECRET_KEY_FILE": str,
     "SECRET_KEY": str,
@@ -51,6 +60,11 @@ _ENV_TYPES: dict[str, type] = {
     "WORKER_THREADS": int,
     "DISPATCH_SECONDS": float,
     "PUBLIC_URL": str,
+    "IMPORT_MEDIA_HOSTS": json.loads,
+    "IMPORT_MAX_POSTS": int,
+    "IMPORT_CONNECT_TIMEOUT": float,
+    "IMPORT_READ_TIMEOUT": float,
+    "IMPORT_DOWNLOAD_SECONDS": float,
     "FLASK_SECRET": str,
     "FLASK_SECRET_FILE": str,
 }
@@ -66,7 +80,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
         try:
             found[name] = kind(raw)
         except ValueError as exc:
-            raise RuntimeError(f"{ENV_PREFIX}{name} must be {kind.__name__}, got {raw!r}") from exc
+            what = "JSON" if kind is json.loads else kind.__name__
+            raise RuntimeError(f"{ENV_PREFIX}{name} must be {what}, got {raw!r}") from exc
     return found
 
 
