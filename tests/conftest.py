@@ -161,3 +161,19 @@ def other_artist(app: Flask) -> Artist:
 
 # The real Bluesky PDS (tests/peers/bluesky/): one per session, for adapter and engine tests.
 from tests.peers.bluesky.fixtures import bluesky_pds  # noqa: E402, F401
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Any]:
+    """One Playwright driver for the whole run: the sync API allows only one at a time, and
+    both the extension and the web-app suites drive Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        message = "the playwright Python package is not installed (pip install playwright)"
+        if os.environ.get("CREDITLINE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CREDITLINE_REQUIRE_BROWSER=1 but {message}")
+        pytest.skip(message)
+    driver = sync_playwright().start()
+    yield driver
+    driver.stop()

@@ -263,8 +263,10 @@ class Browser:
 
 
 @pytest.fixture(scope="session")
-def browser(sites: harness.SiteServer, registry: harness.RegistryServer) -> Iterator[Browser]:
-    sync_playwright = _need_browser()
+def browser(
+    sites: harness.SiteServer, registry: harness.RegistryServer, playwright_session: Any
+) -> Iterator[Browser]:
+    _need_browser()
     profile = tempfile.mkdtemp(prefix="creditline-ext-")
     args = [
         f"--disable-extensions-except={EXTENSION}",
@@ -279,40 +281,40 @@ def browser(sites: harness.SiteServer, registry: harness.RegistryServer) -> Iter
         "--disable-quic",
         "--disable-gpu",
     ]
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=args,
-            viewport={"width": 900, "height": 1000},
+    p = playwright_session  # one shared driver per run (tests/conftest.py)
+    context = p.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=args,
+        viewport={"width": 900, "height": 1000},
+    )
+    try:
+        worker = (
+            context.service_workers[0]
+            if context.service_workers
+            else context.wait_for_event("serviceworker", timeout=15_000)
         )
-        try:
-            worker = (
-                context.service_workers[0]
-                if context.service_workers
-                else context.wait_for_event("serviceworker", timeout=15_000)
-            )
-            b = Browser(context, worker)
+        b = Browser(context, worker)
 
-            def on_console(msg: Any) -> None:
-                if msg.type == "error":
-                    b.errors.append(f"{msg.type}: {msg.text} @ {msg.location}")
+        def on_console(msg: Any) -> None:
+            if msg.type == "error":
+                b.errors.append(f"{msg.type}: {msg.text} @ {msg.location}")
 
-            worker.on("console", on_console)
-            context.on("weberror", lambda e: b.errors.append(f"weberror: {e.error}"))
-            # point the extension at the registry through its options page
-            page = context.new_page()
-            page.on("console", on_console)
-            page.goto(f"chrome-extension://{b.extension_id}/options/options.html")
-            page.fill("#registry", registry.origin)
-            page.click("#save")
-            page.wait_for_selector("#status:text('Saved')", timeout=10_000)
-            page.close()
-            yield b
-        finally:
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
+        worker.on("console", on_console)
+        context.on("weberror", lambda e: b.errors.append(f"weberror: {e.error}"))
+        # point the extension at the registry through its options page
+        page = context.new_page()
+        page.on("console", on_console)
+        page.goto(f"chrome-extension://{b.extension_id}/options/options.html")
+        page.fill("#registry", registry.origin)
+        page.click("#save")
+        page.wait_for_selector("#status:text('Saved')", timeout=10_000)
+        page.close()
+        yield b
+    finally:
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

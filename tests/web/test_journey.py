@@ -76,23 +76,23 @@ def live_server(app) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page(sync_playwright, tmp_path):
-    with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        except Exception as exc:  # a broken install is a missing browser too
-            _unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        try:
-            yield page, errors
-        finally:
-            context.close()
-            browser.close()
+def browser_page(sync_playwright, playwright_session, tmp_path):
+    p = playwright_session  # one shared driver per run (tests/conftest.py)
+    try:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    except Exception as exc:  # a broken install is a missing browser too
+        _unavailable(f"Chromium at {CHROMIUM} did not start: {exc}")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield page, errors
+    finally:
+        context.close()
+        browser.close()
 
 
 def shoot(page, tmp_path: Path, name: str, database: str) -> None:
