@@ -77,6 +77,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # a line every dispatch tick is noise; problems are still warnings
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.command()
