@@ -1,21 +1,29 @@
-// The Creditline image fingerprint, version 1, in plain JavaScript.
+// The Creditline image fingerprint, version 1, in plain JavaScript: the one JavaScript
+// implementation (the extension's service worker imports it as an ES module; no build step).
 //
-// A port of server/registry/fingerprint.py (specified in docs/FINGERPRINT.md) that produces the
-// same bits from the same decoded RGBA pixels: integer arithmetic where the specification uses
-// integers, IEEE-754 float64 in the specification's order everywhere else (V8 and SpiderMonkey
-// never contract a*b+c into a fused multiply-add). Checked against tests/vectors/ by
-// extension/test/fingerprint.test.mjs.
+// Specified in docs/FINGERPRINT.md; produces the same bits as server/registry/fingerprint.py from
+// the same decoded RGBA pixels: integer arithmetic where the specification uses integers,
+// IEEE-754 float64 in the specification's order everywhere else (V8 and SpiderMonkey never
+// contract a*b+c into a fused multiply-add). Checked bit for bit against tests/vectors/ —
+// intermediate trim boxes, 64×64 luma and quantised DCT coefficients included — by
+// `node --test tests/vectors/` and, on the variants, by extension/test/fingerprint.test.mjs.
+//
+// In memory a fingerprint is {hash: 64 hex digits, colour: 96 hex digits, bucket: number
+// 0..65535, quality, width, height}; `bucketHex` gives the bucket's wire form (4 hex digits).
+// Whether a fingerprint is matchable (quality ≥ MIN_QUALITY) is `isMatchable`, not a field.
 //
 // Speed: the horizontal box pass, which touches every pixel, is done in integers. Its float64
 // result is exact in any summation order (each term is an integer 0..255 times a multiple of
 // 1/64, and a sum over ≤ 2^10 of them needs far fewer than 53 bits), so an integer sum S gives
-// bit for bit the specification's float sum S/64. The mirrored variant reuses that pass when
-// its trimmed box is the mirror image of the original's (the usual case).
+// bit for bit the specification's float sum S/64. The mirrored variant reuses that pass (the
+// mirrored region's horizontal pass is the original's with its 64 outputs reversed, exactly).
 
 export const VERSION = 1;
 export const SIZE = 64;
 export const FREQS = 16;
 export const TRIM_TOLERANCE = 32;
+export const TRIM_NUMERATOR = 3; // a frame line is ≥ 75 % near the frame colour
+export const TRIM_DENOMINATOR = 4;
 export const MIN_SIDE = 24;
 export const MIN_QUALITY = 50;
 export const QUANT = 256.0;
@@ -65,46 +73,51 @@ function near(px, i, j) {
   );
 }
 
-// Is the line near its first pixel everywhere (strict), or at ≥ 90 % of its pixels (tolerant:
-// count·10 ≥ 9·length)? `pixelAt(i)` is the offset of the line's i-th pixel.
-function uniformLine(px, len, pixelAt, tolerant) {
-  const allowedFar = tolerant ? len - Math.ceil((9 * len) / 10) : 0;
-  const ref = pixelAt(0);
+// Strict (`ref` < 0): is every pixel of the line near the line's first pixel? Frame test
+// (`ref` = offset of the frame colour, the whole image's top-left pixel): are ≥ 75 % of its
+// pixels near `ref` (4·count ≥ 3·length)? `pixelAt(i)` is the offset of the line's i-th pixel.
+function uniformLine(px, len, pixelAt, ref) {
+  const strict = ref < 0;
+  const reference = strict ? pixelAt(0) : ref;
+  // the most pixels that may be far from the reference (count ≥ ceil(3·len/4))
+  const allowedFar = strict ? 0 : len - Math.ceil((TRIM_NUMERATOR * len) / TRIM_DENOMINATOR);
   let far = 0;
   for (let i = 0; i < len; i++) {
-    if (!near(px, pixelAt(i), ref) && ++far > allowedFar) return false;
+    if (!near(px, pixelAt(i), reference) && ++far > allowedFar) return false;
   }
   return true;
 }
 
-const rowUniform = (img, y, x0, x1, tolerant) =>
-  uniformLine(img.px, x1 - x0, (i) => at(img, x0 + i, y), tolerant);
-const colUniform = (img, x, y0, y1, tolerant) =>
-  uniformLine(img.px, y1 - y0, (i) => at(img, x, y0 + i), tolerant);
+const rowUniform = (img, y, x0, x1, ref) =>
+  uniformLine(img.px, x1 - x0, (i) => at(img, x0 + i, y), ref);
+const colUniform = (img, x, y0, y1, ref) =>
+  uniformLine(img.px, y1 - y0, (i) => at(img, x, y0 + i), ref);
 
 /**
  * [top, bottom, left, right] (half-open) after removing uniform border lines — top and bottom
- * rows, then left and right columns, repeated until a round removes nothing — starting from
- * `start` (default: the whole view); null when every row and column is uniform (one colour).
+ * rows, then left and right columns, repeated until a round removes nothing (docs §2) —
+ * starting from `start` (default: the whole view); null when the region is flat (every row and
+ * every column uniform). `tolerant` uses the frame test (reference: the view's pixel (0, 0)).
  */
 export function trimBox(img, tolerant = false, start = null) {
   let [top, bottom, left, right] = start || [0, img.h, 0, img.w];
+  const ref = tolerant ? at(img, 0, 0) : -1;
   for (;;) {
     const before = [top, bottom, left, right];
     const rowsN = bottom - top;
     let k = 0;
-    while (k < rowsN && rowUniform(img, top + k, left, right, tolerant)) k++;
+    while (k < rowsN && rowUniform(img, top + k, left, right, ref)) k++;
     const allRows = k === rowsN;
     if (!allRows) {
       top += k;
-      while (bottom > top && rowUniform(img, bottom - 1, left, right, tolerant)) bottom--;
+      while (bottom > top && rowUniform(img, bottom - 1, left, right, ref)) bottom--;
     }
     const colsN = right - left;
     let j = 0;
-    while (j < colsN && colUniform(img, left + j, top, bottom, tolerant)) j++;
+    while (j < colsN && colUniform(img, left + j, top, bottom, ref)) j++;
     if (j < colsN) {
       left += j;
-      while (right > left && colUniform(img, right - 1, top, bottom, tolerant)) right--;
+      while (right > left && colUniform(img, right - 1, top, bottom, ref)) right--;
     } else if (rowsN && allRows) {
       return null;
     }
@@ -112,6 +125,16 @@ export function trimBox(img, tolerant = false, start = null) {
       return [top, bottom, left, right];
     }
   }
+}
+
+/**
+ * The region a fingerprint describes, as a box of the whole view: the strict trim, or with
+ * `tolerant` the tolerant trim (frame test, then the strict trim of its region). null: flat.
+ */
+export function trimmed(img, tolerant = false) {
+  if (!tolerant) return trimBox(img);
+  const frame = trimBox(img, true);
+  return frame && trimBox(img, false, frame);
 }
 
 // -- step 3: exact box-filter resize -------------------------------------------------------
@@ -232,6 +255,14 @@ function lumaOf(rgb64) {
   return y;
 }
 
+/** The 64 × 64 area-averaged RGB of the view's `box` (docs §3): Float64Array, [y][x][R, G, B]. */
+export function resize(img, box) {
+  return verticalPass(horizontalPass(img, box), box[1] - box[0]);
+}
+
+/** Luma of a resized image (docs §4): Float64Array [y][x]. */
+export const luma = (rgb64) => lumaOf(rgb64);
+
 // -- step 4: DCT without transcendental functions ------------------------------------------
 
 function cosTable() {
@@ -274,10 +305,13 @@ export function dctCoefficients(y64) {
   return f;
 }
 
+/** The 256 quantised coefficients q[u][v] (docs §5), row-major, as a plain array. */
+export function quantised(y64) {
+  return Array.from(dctCoefficients(y64), (f) => Math.floor(f * QUANT + 0.5));
+}
+
 function hashHex(y64) {
-  const f = dctCoefficients(y64);
-  const q = new Float64Array(FREQS * FREQS);
-  for (let n = 0; n < q.length; n++) q[n] = Math.floor(f[n] * QUANT + 0.5);
+  const q = quantised(y64);
   const s = Float64Array.from(q).sort();
   const twiceMedian = s[127] + s[128];
   let hex = '';
@@ -427,45 +461,57 @@ function opaque(rgba) {
 }
 
 // Opaque images (every JPEG) are read in place: compositing over white changes nothing then.
-function pixels(rgba, width, height) {
+/**
+ * The composited picture (docs §1) as an image view {px, stride, w, h, mirror} for trimBox,
+ * trimmed and resize: RGB(A) bytes `px` with `stride` bytes per pixel, row by row.
+ */
+export function imageView(rgba, width, height) {
   if (rgba.length !== width * height * 4) throw new RangeError('expected width×height×4 bytes');
-  return opaque(rgba) ? { px: rgba, stride: 4 } : { px: composite(rgba, width, height), stride: 3 };
+  const px = opaque(rgba) ? rgba : composite(rgba, width, height);
+  return { px, stride: px === rgba ? 4 : 3, w: width, h: height, mirror: false };
 }
 
-function view(pixels, width, height, mirror) {
-  return { px: pixels.px, stride: pixels.stride, w: width, h: height, mirror };
-}
+/** The wire form of a bucket: 4 lowercase hex digits. */
+export const bucketHex = (bucket) => bucket.toString(16).padStart(4, '0');
 
-/** The fingerprint of decoded RGBA pixels. Throws LowInformation. */
+/** The fingerprint of decoded RGBA pixels (the strict-trimmed picture). Throws LowInformation. */
 export function fingerprint(rgba, width, height) {
-  const img = view(pixels(rgba, width, height), width, height, false);
-  const box = trimBox(img);
+  const img = imageView(rgba, width, height);
+  const box = trimmed(img);
   if (!box) throw new LowInformation('the image is a single flat colour');
   return fingerprintBox(img, box).fp;
 }
 
+const sameSize = (a, b) => a[1] - a[0] === b[1] - b[0] && a[3] - a[2] === b[3] - b[2];
+
 /**
- * What a query checks, like server/registry/fingerprint.py query_variants(): the picture
- * strictly trimmed (`as_is`), its mirror, and — when it differs — the picture with a frame
- * removed by the tolerant trim (`deframed`). `{}` for a low-information picture.
+ * What a query checks (docs §8, server/registry/fingerprint.py query_variants()): `as_is`, the
+ * strict-trimmed picture; `mirrored`, the same region flipped left–right; `untrimmed`, the whole
+ * picture, when the strict trim removed something (and it is ≥ MIN_SIDE px); `deframed`, the
+ * tolerant trim, when its region's size differs from the strict trim's. `{}` when the strict
+ * trim finds the picture flat or too small (low information).
  */
 export function queryVariants(rgba, width, height) {
-  const img = view(pixels(rgba, width, height), width, height, false);
-  const box = trimBox(img);
+  const img = imageView(rgba, width, height);
+  const box = trimmed(img);
   if (!box) return {};
   let asIs;
-  let mirrored;
   try {
     asIs = fingerprintBox(img, box);
-    mirrored = fingerprintBox(img, box, mirrorRows(asIs.rows, box[1] - box[0]));
   } catch (e) {
     if (e instanceof LowInformation) return {};
     throw e;
   }
-  const found = { as_is: asIs.fp, mirrored: mirrored.fp };
-  const frame = trimBox(img, true);
-  const inner = frame && trimBox(img, false, frame);
-  if (inner && (inner[1] - inner[0] !== box[1] - box[0] || inner[3] - inner[2] !== box[3] - box[2])) {
+  const found = {
+    as_is: asIs.fp,
+    mirrored: fingerprintBox(img, box, mirrorRows(asIs.rows, box[1] - box[0])).fp,
+  };
+  const whole = [0, height, 0, width];
+  if (!sameSize(box, whole) && Math.min(width, height) >= MIN_SIDE) {
+    found.untrimmed = fingerprintBox(img, whole).fp;
+  }
+  const inner = trimmed(img, true);
+  if (inner && !sameSize(inner, box)) {
     try {
       found.deframed = fingerprintBox(img, inner).fp;
     } catch (e) {

@@ -1,18 +1,22 @@
 // The registry's privacy-preserving lookup, client side (pure logic; no chrome.*, no fetch).
 //
 // Protocol (server/api/registry.py `GET /api/v1/lookup`, docs/PRIVACY.md):
-//   1. the client fingerprints the image locally (lib/fingerprint.js) — as is and mirrored;
-//   2. it sends only the 16-bit `bucket` of the as-is fingerprint (4 hex digits);
+//   1. the client fingerprints the image locally (lib/fingerprint.js queryVariants(),
+//      docs/FINGERPRINT.md §8): `as_is`, `mirrored`, and when they differ `untrimmed` (the whole
+//      picture, margins included) and `deframed` (a screenshot frame removed);
+//   2. it sends only the 16-bit `bucket` of the as-is fingerprint (4 hex digits) — one lookup
+//      per picture, whatever its variants (the default single mode of docs/PRIVACY.md);
 //   3. the server answers with every registered (hash, colour, work) in that bucket and in its
 //      mirror bucket;
-//   4. the client matches locally, with the server's own rule (server/registry/service.py):
+//   4. the client matches every variant locally against those entries, like the server's
+//      match() does with all query variants, with the server's own rule (server/registry/service.py):
 //      Hamming distance ≤ RADIUS on 256 bits, colour distance ≤ COLOUR_REJECT, best per work
 //      by cost = distance + colour distance / 8.
 // Only images whose as-is fingerprint is matchable (quality ≥ MIN_QUALITY) are looked up, so a
 // flat or tiny image costs no request at all.
-import { colourDistance, fromHex, hamming, isMatchable } from './fingerprint.js';
+import { bucketHex, colourDistance, fromHex, hamming, isMatchable } from './fingerprint.js';
 
-export const RADIUS = 47;
+export const RADIUS = 31; // the server's radius (server/registry/service.py)
 export const COLOUR_REJECT = 320;
 export const COLOUR_WEIGHT = 1 / 8;
 
@@ -20,7 +24,7 @@ export const COLOUR_WEIGHT = 1 / 8;
 export function bucketKey(variants) {
   const fp = variants && variants.as_is;
   if (!fp || !isMatchable(fp)) return null;
-  return fp.bucket.toString(16).padStart(4, '0');
+  return bucketHex(fp.bucket);
 }
 
 export function lookupUrl(registry, key) {
@@ -33,7 +37,8 @@ export const score = (cost) => {
 };
 
 /**
- * Match the image's variants against the entries of its bucket answer.
+ * Match every one of the image's variants (as_is, mirrored, untrimmed, deframed) against the
+ * entries of its bucket answer.
  * Returns [{work, distance, colour_distance, cost, score, variant}], best first.
  */
 export function matchEntries(variants, entries) {

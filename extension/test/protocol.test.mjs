@@ -37,3 +37,18 @@ test('local matching: Hamming radius, colour rejection, best per work', () => {
 test('mirror bucket is an involution', () => {
   for (const b of [0, 1, 0x8000, 0xbeef, 0xffff]) assert.equal(mirrorBucket(mirrorBucket(b)), b);
 });
+
+test('every query variant is matched, untrimmed and deframed included', () => {
+  const entries = [{ hash: flip(H0, 5), colour: GREY, work: 'canvas' }];
+  const far = fp(flip(H0, 200), GREY);
+  for (const name of ['untrimmed', 'deframed']) {
+    const found = matchEntries({ as_is: far, mirrored: far, [name]: fp(H0, GREY) }, entries);
+    assert.deepEqual(found.map((m) => [m.work, m.distance, m.variant]), [['canvas', 5, name]]);
+  }
+});
+
+test('only the as_is bucket is sent, whatever the other variants', () => {
+  const variants = { as_is: fp(H0, GREY, 0x1234), mirrored: fp(H0, GREY, 0x4321), untrimmed: fp(H0, GREY, 0xaaaa), deframed: fp(H0, GREY, 0x5555) };
+  assert.equal(bucketKey(variants), '1234');
+  assert.equal(bucketKey({ ...variants, as_is: fp(H0, GREY, 0x1234, 10) }), null); // not matchable: no request at all
+});
