@@ -324,6 +324,14 @@ class Adapter:
     # ``delete``, ``lookup``, ``fetch``, ``parse_url``, ``check_auth``). Every failure must be
     # raised as one of the ``adapters.errors.PlatformError`` classes.
 
+    def for_account(self, credentials: Mapping[str, str]) -> Adapter:
+        """This platform as the account's own server configures it (a Mastodon instance's
+        limits); the class data where a platform has one configuration for everyone.
+
+        Must not raise: when the server cannot be asked, the defaults apply.
+        """
+        return self
+
     def new_idempotency_key(self) -> str:
         """The delivery's key, made once when the delivery is created (Bluesky: a TID)."""
         return uuid.uuid4().hex

@@ -11,6 +11,8 @@ per instance; 500 is the default), methods/statuses.md (Idempotency-Key, edit).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import re
 import time
@@ -395,6 +397,26 @@ class Mastodon(Adapter):
             info = dict(api.call(api.client.instance_v2))
         self._instances[base] = (time.monotonic(), info)
         return info
+
+    def for_account(self, credentials: Mapping[str, str]) -> Adapter:
+        """This adapter with the instance's own limits (characters, images, alt text), read
+        from ``/api/v2/instance`` and cached; the defaults when the instance cannot be asked."""
+        if not credentials.get("instance"):
+            return self
+        try:
+            limits = self.limits(credentials)
+        except Exception as exc:  # PlatformError, or an unexpected answer: post with defaults
+            logger.warning("instance limits unavailable, using defaults: %s", exc)
+            return self
+        configured = copy.copy(self)
+        configured.text_limit = int(limits["text_limit"] or self.text_limit)
+        configured.alt_text_limit = int(limits["alt_text_limit"] or self.alt_text_limit)
+        configured.images = dataclasses.replace(
+            self.images,
+            max_count=int(limits["max_images"] or self.images.max_count),
+            max_bytes=int(limits["image_bytes"] or self.images.max_bytes),
+        )
+        return configured
 
     def limits(self, credentials: Mapping[str, str]) -> dict[str, Any]:
         """The instance's limits, for the text engine and image fitting."""

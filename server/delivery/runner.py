@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from adapters import registry
 from adapters.base import Adapter
-from adapters.errors import AuthError, ContentRejected
+from adapters.errors import AuthError, ContentRejected, DraftError
 from adapters.publishing import Cancelled, Media, Presence, Published, PublishJob
 from server import db, previews, uploads, vault
 from server.crypto import CredentialsUnreadable
@@ -74,12 +74,21 @@ def draft_for(session: Session, artwork: Artwork, public_url: str) -> dict[str, 
 
 
 def render_for(
-    session: Session, artwork: Artwork, account: Account, public_url: str
+    session: Session,
+    artwork: Artwork,
+    account: Account,
+    public_url: str,
+    adapter: Adapter | None = None,
 ) -> Mapping[str, Any]:
+    """The post this account gets; ``adapter`` is the account's own view of the platform
+    (e.g. a Mastodon instance's character limit) when known, else the platform's defaults."""
     payload = draft_for(session, artwork, public_url)
     payload["platforms"] = [account.platform]
     payload["options"] = {account.platform: account.options or {}}
-    return previews.render_preview(payload)[account.platform]
+    post = previews.render_preview(payload)[account.platform]  # validates the whole draft
+    if adapter is None or adapter is registry.get(account.platform):
+        return post
+    return adapter.render(payload["artwork"], payload["people"], account.options or {})
 
 
 def run(app: Flask, delivery_id: int, worker: str) -> str:
@@ -98,6 +107,7 @@ def run(app: Flask, delivery_id: int, worker: str) -> str:
         except Exception as exc:  # could not prepare: nothing was sent
             return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
         unknown = delivery.outcome_unknown
+        adapter = adapter.for_account(job.credentials)  # cached: same object as in _job
         if delivery.kind == "edit":
             target = delivery.remote_id
     if target is not None:
@@ -112,9 +122,6 @@ def run(app: Flask, delivery_id: int, worker: str) -> str:
 def _job(
     app: Flask, session: Session, delivery: Delivery, adapter: Adapter, settings: Settings
 ) -> PublishJob:
-    post = render_for(session, delivery.artwork, delivery.account, settings.public_url)
-    if not post.get("ok"):
-        raise ContentRejected(post.get("error") or "the artwork no longer renders")
     try:
         credentials = (
             vault.box_for(app).open(delivery.account.credentials)
@@ -123,6 +130,18 @@ def _job(
         )
     except CredentialsUnreadable as exc:
         raise AuthError("stored credentials cannot be read; enter them again") from exc
+    try:
+        post = render_for(
+            session,
+            delivery.artwork,
+            delivery.account,
+            settings.public_url,
+            adapter.for_account(credentials),
+        )
+    except DraftError as exc:  # a credited person was removed or a handle went bad meanwhile
+        raise ContentRejected(exc.message) from exc
+    if not post.get("ok"):
+        raise ContentRejected(post.get("error") or "the artwork no longer renders")
     store = uploads.store_for(app)
     images = tuple(
         Media(

@@ -134,7 +134,7 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_posts_once(app, posting,
 def test_revoked_token_pauses_the_account_until_fixed(app, posting, mastodon):
     artist, artwork, account = posting
     delivery_id = deliver(artist, artwork, account)
-    mastodon.fail_next(1, status=401, error="The access token was revoked")
+    mastodon.fail_next(1, status=401, path="/api/v2/media", error="The access token was revoked")
     assert attempt(app) == ["retry_wait"]
     paused = artist.get(f"/api/v1/accounts/{account['id']}").json
     assert paused["state"] == "needs_attention" and "revoked" in paused["last_error"]
@@ -221,3 +221,26 @@ def test_fan_out_runs_targets_side_by_side(app, posting, mastodon):
     dispatcher.shutdown(wait=True)
     assert dispatcher.busy() == 0
     assert len(mastodon.statuses) == 3
+
+
+def test_the_instance_character_limit_is_the_one_counted(app, artist):
+    """An instance that allows fewer than Mastodon's default 500 characters still gets a post
+    that fits: the limit is read from its /api/v2/instance (credits kept, body shortened)."""
+    with MastodonServer(tokens={"tok": "tanraak"}, max_characters=200) as small:
+        for person in (TANRAAK, HYENA):
+            artist.post("/api/v1/people", json=person)
+        long = {**ARTWORK, "description": "A long story about this piece. " * 12 + "{credits}"}
+        artwork = artist.post("/api/v1/artworks", data=artwork_form(long, png_bytes())).json
+        account = artist.post(
+            "/api/v1/accounts",
+            json={
+                "platform": "mastodon",
+                "name": "@tanraak",
+                "credentials": {"instance": small.base_url, "access_token": "tok"},
+            },
+        ).json
+        delivery_id = deliver(artist, artwork, account)
+        assert attempt(app) == ["posted"], row(app, delivery_id).last_error
+        [status] = small.statuses
+        assert "Hyena Dude" in status["_text"]  # the credits survive the shortening
+        assert "…" in status["_text"]
