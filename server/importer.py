@@ -263,7 +263,9 @@ class Downloader:
             raise Refused(f"the image is larger than {self.max_bytes} bytes")
         out = bytearray()
         try:
-            for chunk in response.stream(64 * 1024):
+            # read1 returns whatever has arrived, so a server that trickles bytes still meets
+            # the deadline (stream() would wait for each full chunk, however slowly it came).
+            while chunk := response.read1(64 * 1024):
                 out += chunk
                 if len(out) > self.max_bytes:
                     raise Refused(f"the image is larger than {self.max_bytes} bytes")

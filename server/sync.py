@@ -31,33 +31,36 @@ class CopyState:
 
 def content_changed(session: Session, artwork: Artwork) -> list[Delivery]:
     """Bump the revision and queue one edit per editable posted copy; returns the edits."""
+    artwork.revision += 1  # also for posts in flight: they notice when they are recorded
     posted = [d for d in artwork.deliveries if d.kind == "post" and d.state == "posted"]
-    if not posted:
-        return []  # nothing is out there yet: the next post renders the new content anyway
-    artwork.revision += 1
-    edits = []
-    for post in posted:
-        if not registry.get(post.account.platform).supports_edit:
-            continue  # this copy is stale from now on
-        _supersede(session, post)
-        edit = Delivery(
-            artwork=artwork,
-            account=post.account,
-            kind="edit",
-            revision=artwork.revision,
-            state="scheduled",
-            scheduled_at=utcnow(),
-            idempotency_key=f"{post.idempotency_key}:r{artwork.revision}"[:64],
-            remote_id=post.remote_id,
-            remote_url=post.remote_url,
-            progress=dict(post.progress or {}),  # e.g. DeviantArt's stash id, for its edit
-        )
-        session.add(edit)
-        edits.append(edit)
+    edits = [edit for post in posted if (edit := catch_up(session, post)) is not None]
     log.info(
         "artwork %s now at revision %s: %d edits queued", artwork.id, artwork.revision, len(edits)
     )
     return edits
+
+
+def catch_up(session: Session, post: Delivery) -> Delivery | None:
+    """Queue an edit that brings ``post``'s copy to the artwork's current revision (None where
+    the platform cannot edit: that copy stays stale)."""
+    artwork = post.artwork
+    if not registry.get(post.account.platform).supports_edit:
+        return None
+    _supersede(session, post)
+    edit = Delivery(
+        artwork=artwork,
+        account=post.account,
+        kind="edit",
+        revision=artwork.revision,
+        state="scheduled",
+        scheduled_at=utcnow(),
+        idempotency_key=f"{post.idempotency_key}:r{artwork.revision}"[:64],
+        remote_id=post.remote_id,
+        remote_url=post.remote_url,
+        progress=dict(post.progress or {}),  # e.g. DeviantArt's stash id, for its edit
+    )
+    session.add(edit)
+    return edit
 
 
 def _supersede(session: Session, post: Delivery) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters import registry
+from server import sync
 from server.models import Account, Artwork, Copy, Delivery
 from server.registry import service as attribution
 
@@ -170,9 +171,11 @@ def _pace(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
 def reclaim_expired(session: Session, now: dt.datetime) -> int:
     """Hand deliveries whose worker vanished back to the queue.
 
-    One that was past uploading may already be on the platform, so it is flagged
-    ``outcome_unknown``: the next attempt looks before it posts (or relies on the platform's
-    idempotency key).
+    Once the adapter was called (``uploading`` or ``publishing``) the post may already be on
+    the platform — some sites create it in the very request that uploads the image, before the
+    adapter could save anything — so such a delivery is flagged ``outcome_unknown``: the next
+    attempt looks before it posts, relies on the platform's idempotency key, or waits for the
+    artist. Only a ``claimed`` one, whose adapter never ran, is retried as it is.
     """
     expired = and_(Delivery.state.in_(LEASED_STATES), Delivery.lease_expires_at < now)
     values: dict[str, Any] = dict(
@@ -185,7 +188,7 @@ def reclaim_expired(session: Session, now: dt.datetime) -> int:
     )
     unknown = session.execute(
         update(Delivery)
-        .where(expired, Delivery.state == "publishing")
+        .where(expired, Delivery.state.in_(("uploading", "publishing")))
         .values(outcome_unknown=True, **values)
     ).rowcount
     safe = session.execute(update(Delivery).where(expired).values(**values)).rowcount
@@ -269,6 +272,9 @@ def record_posted(
     if delivery.kind == "edit":
         _record_edited(session, delivery)
         return
+    artwork = delivery.artwork
+    if delivery.revision < artwork.revision:  # changed while this was being posted
+        sync.catch_up(session, delivery)
     session.add(
         Copy(
             artwork_id=delivery.artwork_id,
@@ -277,9 +283,9 @@ def record_posted(
             remote_id=remote_id,
             source="delivery",
             delivery_id=delivery.id,
+            synced_revision=delivery.revision,  # the revision this post was rendered from
         )
     )
-    artwork = delivery.artwork
     if artwork.published_at is None:
         artwork.published_at = now
     attribution.published(session, artwork)  # fingerprinted into the registry on its next sync

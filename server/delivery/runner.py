@@ -142,6 +142,8 @@ def _job(
         raise ContentRejected(exc.message) from exc
     if not post.get("ok"):
         raise ContentRejected(post.get("error") or "the artwork no longer renders")
+    if delivery.kind == "post":
+        delivery.revision = delivery.artwork.revision  # what this attempt renders
     store = uploads.store_for(app)
     images = tuple(
         Media(

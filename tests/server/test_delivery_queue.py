@@ -122,15 +122,17 @@ def test_paced_platforms_get_one_claim_per_account_and_a_next_slot(app, artist):
 
 
 def test_expired_leases_are_reclaimed_and_publishing_ones_flagged(app, artist):
-    a, b, c = make(app, artist.username, 3)
+    a, b, c, d = make(app, artist.username, 4)
     claim(app, lease=10)
     with db.session_scope(app) as session:
         session.get(Delivery, b).state = "publishing"
         session.get(Delivery, c).lease_expires_at = NOW + dt.timedelta(hours=1)
+        session.get(Delivery, d).state = "uploading"  # the adapter was running: it may have posted
     with db.session_scope(app) as session:
-        assert queue.reclaim_expired(session, NOW + dt.timedelta(seconds=11)) == 2
+        assert queue.reclaim_expired(session, NOW + dt.timedelta(seconds=11)) == 3
     assert (state(app, a).state, state(app, a).outcome_unknown) == ("retry_wait", False)
     assert (state(app, b).state, state(app, b).outcome_unknown) == ("retry_wait", True)
+    assert (state(app, d).state, state(app, d).outcome_unknown) == ("retry_wait", True)
     assert state(app, c).state == "claimed"
     assert state(app, a).lease_owner is None
 

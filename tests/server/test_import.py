@@ -513,3 +513,49 @@ def test_bluesky_import_against_the_real_pds(loopback_ok, artist, bluesky_pds):
     }
     again = run_import(artist, created.json["id"])
     assert (again["imported"], again["skipped"]) == (0, 2)
+
+
+def test_a_trickling_download_is_cut_at_the_deadline(app):
+    """A media host that sends one byte at a time cannot hold an import past its deadline."""
+    import socket
+    import threading
+    import time as clock
+
+    from server import importer
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n")
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+                clock.sleep(0.1)
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    with app.app_context():
+        downloader = importer.Downloader(
+            allowed_hosts=("127.0.0.1",),
+            allow_loopback=True,
+            max_bytes=1_000_000,
+            connect_timeout=1.0,
+            read_timeout=1.0,
+            total_seconds=0.8,
+        )
+        started = clock.monotonic()
+        with pytest.raises(importer.Refused, match="too long"):
+            downloader.get(f"http://127.0.0.1:{port}/slow.png")
+        assert clock.monotonic() - started < 3
+    stop.set()
+    listener.close()
+    server.join(5)

@@ -128,3 +128,49 @@ def test_platforms_that_cannot_edit_leave_the_copy_stale(app, artist, bluesky_pd
     [copy] = artist.get(f"/api/v1/artworks/{artwork['id']}/copies").json["items"]
     assert copy["state"] == "stale" and copy["platform"] == "bluesky"
     assert len(bluesky_pds.list_posts(poster.did)) == 1
+
+
+def test_a_change_made_while_posting_reaches_the_new_copy(app, artist, mastodon):
+    """The post goes out with the old title; the engine notices and queues the edit."""
+    import threading
+    import time
+
+    from server import db
+    from server.delivery import queue, runner
+    from server.models import utcnow
+
+    for person in (TANRAAK, HYENA):
+        artist.post("/api/v1/people", json=person)
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
+    account = artist.post(
+        "/api/v1/accounts",
+        json={
+            "platform": "mastodon",
+            "name": "@t",
+            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
+        },
+    ).json
+    artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
+    with db.session_scope(app) as session:
+        [delivery_id] = queue.claim(session, "w", utcnow(), 1, 60)
+    mastodon.delay_next(1, 1.0, path="/api/v1/statuses", after=False)
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(runner.run(app, delivery_id, "w")))
+    worker.start()
+    while not mastodon.requests_to("POST", "/api/v1/statuses"):
+        time.sleep(0.02)  # the status is on its way, rendered with the old title
+    # The post is already out there with the old title, but not yet recorded as posted.
+    assert (
+        artist.patch(
+            f"/api/v1/artworks/{artwork['id']}", json={"title": "Renamed mid-post"}
+        ).status_code
+        == 200
+    )
+    worker.join(10)
+    assert result == ["posted"]
+    [copy] = artist.get(f"/api/v1/artworks/{artwork['id']}/copies").json["items"]
+    assert copy["synced_revision"] == 1 and copy["state"] == "updating"
+    assert attempt(app) == ["posted"]  # the queued edit
+    assert "Renamed mid-post" in mastodon.statuses[0]["_text"]
+    [copy] = artist.get(f"/api/v1/artworks/{artwork['id']}/copies").json["items"]
+    assert copy["state"] == "synced"
