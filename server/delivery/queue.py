@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from adapters import registry
 from server import sync
@@ -308,7 +308,16 @@ def _record_edited(session: Session, delivery: Delivery) -> None:
 # -- the artist's actions -------------------------------------------------------------------
 
 
+def _fresh(delivery: Delivery) -> None:
+    """Re-read the row under a lock before an action decides from its state, so a worker's
+    claim in between is seen (PostgreSQL waits for it; SQLite has a single writer)."""
+    session = object_session(delivery)
+    if session is not None and delivery.id is not None:
+        session.refresh(delivery, with_for_update=True)
+
+
 def cancel(delivery: Delivery) -> None:
+    _fresh(delivery)
     if delivery.state in TERMINAL_STATES:
         raise NotAllowed(f"delivery is already {delivery.state}")
     if delivery.state in LEASED_STATES:
@@ -318,6 +327,7 @@ def cancel(delivery: Delivery) -> None:
 
 
 def reschedule(delivery: Delivery, when: dt.datetime) -> None:
+    _fresh(delivery)
     if delivery.state not in ("scheduled", "retry_wait", "needs_attention"):
         raise NotAllowed(f"a delivery that is {delivery.state} cannot be rescheduled")
     delivery.state = "scheduled"
@@ -327,6 +337,7 @@ def reschedule(delivery: Delivery, when: dt.datetime) -> None:
 
 def retry(delivery: Delivery, now: dt.datetime) -> None:
     """The artist asks for another try; for an unknown outcome, they confirm it is not there."""
+    _fresh(delivery)
     if delivery.state not in ("failed", "needs_attention", "retry_wait"):
         raise NotAllowed(f"a delivery that is {delivery.state} cannot be retried")
     delivery.state = "scheduled"
