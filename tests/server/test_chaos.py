@@ -8,6 +8,7 @@ status exists on the server, and the server holds no status no delivery accounts
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import random
 import signal
@@ -67,7 +68,7 @@ def seed(app, server: MastodonServer) -> None:
                 )
             )
         session.add_all(accounts)
-        image = uploads.store_for(app).save(_stream(png_bytes((32, 32))))
+        image = uploads.store_for(app).save(io.BytesIO(png_bytes((32, 32))))
         for n in range(ARTWORKS):
             artwork = Artwork(
                 user_id=user.id,
@@ -101,12 +102,6 @@ def seed(app, server: MastodonServer) -> None:
                 )
 
 
-def _stream(data: bytes):
-    import io
-
-    return io.BytesIO(data)
-
-
 def start_worker(env: dict[str, str], log: IO[bytes]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", "from server.cli import main; main()", "worker"],
@@ -127,7 +122,7 @@ def counts(app) -> Counter:
 
 
 @pytest.mark.parametrize("failure_ratio", [0.0, 1 / 3], ids=["kills", "kills+errors"])
-def test_chaos(chaos_db, tmp_path, failure_ratio, capsys):
+def test_chaos(chaos_db, tmp_path, failure_ratio, capsys, monkeypatch):
     instance = tmp_path / "instance"
     settings = {
         "DATABASE_URL": chaos_db,
@@ -139,18 +134,11 @@ def test_chaos(chaos_db, tmp_path, failure_ratio, capsys):
         "RETRY_BASE_SECONDS": "0.2",
         "RETRY_CAP_SECONDS": "2",
     }
-    app = create_app(
-        {
-            k: (
-                v
-                if k in ("DATABASE_URL", "INSTANCE_PATH")
-                else float(v)
-                if "." in v or k == "LEASE_SECONDS"
-                else int(v)
-            )
-            for k, v in settings.items()
-        }
-    )
+    # The test process reads its settings exactly as the worker processes do: from the
+    # environment they inherit.
+    for key, value in settings.items():
+        monkeypatch.setenv(f"CREDITLINE_{key}", value)
+    app = create_app()
     rng = random.Random(20261125)
     # A third of all requests fail: 5xx, 429 with a reset, dropped connections (some after
     # the post was made, the "timeout" case that tempts a naive client to post twice).
@@ -166,7 +154,7 @@ def test_chaos(chaos_db, tmp_path, failure_ratio, capsys):
     stack = contextlib.ExitStack()
     try:
         seed(app, server)
-        env = {**os.environ, **{f"CREDITLINE_{k}": v for k, v in settings.items()}}
+        env = dict(os.environ)
         log_path = tmp_path / "workers.log"
         log = stack.enter_context(log_path.open("ab"))
         workers = [start_worker(env, log) for _ in range(WORKERS)]
