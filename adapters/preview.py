@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from adapters.base import Adapter
 from adapters.draft import PreviewRequest, validate
 from adapters.errors import InvalidHandle, UnknownPerson, UnknownPlatform
 from adapters.registry import get, platform_ids
@@ -57,7 +58,8 @@ def check_people(request: PreviewRequest) -> None:
                 raise
 
 
-def render_preview(payload: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def prepare(payload: Mapping[str, Any]) -> tuple[PreviewRequest, list[Adapter]]:
+    """Validate a preview request and find its target adapters; raises ``DraftError``."""
     request: PreviewRequest = validate(PreviewRequest, payload)
     ids = (
         list(dict.fromkeys(request.platforms)) if request.platforms is not None else platform_ids()
@@ -78,7 +80,17 @@ def render_preview(payload: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     check_people(request)
     for adapter in targets:  # fail the whole request on an unmapped rating, before rendering
         adapter.map_rating(request.artwork, adapter.rules(request.options.get(adapter.id)))
+    return request, targets
+
+
+def render_preview(
+    payload: Mapping[str, Any], adapters: Mapping[str, Adapter] | None = None
+) -> dict[str, dict[str, Any]]:
+    """One result per platform; ``adapters`` replaces a platform's default adapter (e.g. one
+    configured with a Mastodon instance's own limits)."""
+    request, targets = prepare(payload)
+    chosen = [(adapters or {}).get(adapter.id, adapter) for adapter in targets]
     return {
         adapter.id: adapter.render(request.artwork, request.people, request.options.get(adapter.id))
-        for adapter in targets
+        for adapter in chosen
     }

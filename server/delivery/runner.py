@@ -85,10 +85,8 @@ def render_for(
     payload = draft_for(session, artwork, public_url)
     payload["platforms"] = [account.platform]
     payload["options"] = {account.platform: account.options or {}}
-    post = previews.render_preview(payload)[account.platform]  # validates the whole draft
-    if adapter is None or adapter is registry.get(account.platform):
-        return post
-    return adapter.render(payload["artwork"], payload["people"], account.options or {})
+    chosen = {account.platform: adapter} if adapter is not None else None
+    return previews.render_preview(payload, chosen)[account.platform]
 
 
 def run(app: Flask, delivery_id: int, worker: str) -> str:
