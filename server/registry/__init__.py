@@ -35,3 +35,7 @@ def init_app(app: Flask) -> None:
     }
     app.register_blueprint(bp)
     app.register_blueprint(pages)
+    from server.registry.service import sync_tick
+    from server.worker import Tick
+
+    app.extensions.setdefault("creditline.ticks", []).append(Tick("registry_sync", 10, sync_tick))

@@ -148,7 +148,11 @@ def publish(session: Session, artwork: Artwork) -> None:
 
 
 def sync(session: Session, app: Flask, only: int | None = None, limit: int = SYNC_BATCH) -> int:
-    """Fingerprint pending registrations (each one in the caller's transaction)."""
+    """Fingerprint pending registrations (each one in the caller's transaction).
+
+    Run by the worker's ``registry_sync`` tick and right away on an explicit publish; never
+    from a public request, so anonymous callers cannot make the server decode images.
+    """
     query = select(Registration).where(Registration.state == "pending")
     if only is not None:
         query = query.where(Registration.artwork_id == only)
@@ -269,7 +273,6 @@ def suppressed(session: Session, artwork_ids: list[int]) -> set[int]:
 
 def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> dict[str, Any]:
     reg = registry_for(app)
-    sync(session, app)
     reg.refresh(session)
     variants = fpmod.query_variants(rgba)
     if not variants or not fpmod.is_matchable(variants["as_is"]):
@@ -302,7 +305,6 @@ def _visible(session: Session, artwork_ids: list[int]) -> dict[int, Artwork]:
 def lookup_bucket(session: Session, app: Flask, key: int, limit: int = 2000) -> list[dict]:
     """Every (fingerprint, work) in the bucket and its mirror, for the client to match."""
     reg = registry_for(app)
-    sync(session, app)
     reg.refresh(session)
     positions = reg.bucket_entries(key)[:limit]
     ids, artworks, _ = reg.arrays()
@@ -324,3 +326,11 @@ def lookup_bucket(session: Session, app: Flask, key: int, limit: int = 2000) -> 
         for r in sorted(rows, key=lambda r: r.id)
         if r.artwork_id in visible
     ]
+
+
+def sync_tick(app: Flask) -> int:
+    """The worker tick: fingerprint what deliveries and imports queued since the last one."""
+    from server import db
+
+    with db.session_scope(app) as session:
+        return sync(session, app)

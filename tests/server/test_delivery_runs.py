@@ -244,3 +244,39 @@ def test_the_instance_character_limit_is_the_one_counted(app, artist):
         [status] = small.statuses
         assert "Hyena Dude" in status["_text"]  # the credits survive the shortening
         assert "…" in status["_text"]
+
+
+def test_a_posted_artwork_is_fingerprinted_by_the_worker_tick(app, client, posting, mastodon):
+    """Public requests never decode images; the registry_sync tick does, after the post."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from server.registry.service import sync_tick
+
+    artist, _, account = posting
+    drawing = Image.new("RGB", (320, 240), (250, 245, 235))
+    pen = ImageDraw.Draw(drawing)
+    for n in range(12):  # enough line art to be worth matching (flat images are not)
+        x, y = 10 + n * 22, 20 + (n % 5) * 30
+        pen.ellipse(
+            (x, y, x + 60 + n * 3, y + 50 + (n % 3) * 20),
+            outline=(30 + n * 15, 20, 200 - n * 10),
+            width=4,
+        )
+    picture = io.BytesIO()
+    drawing.save(picture, "PNG")
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, picture.getvalue())).json
+    deliver(artist, artwork, account)
+    assert attempt(app) == ["posted"]
+
+    def matched() -> list[str]:
+        response = client.post(
+            "/api/v1/match", data={"image": (io.BytesIO(picture.getvalue()), "copy.png")}
+        )
+        assert response.status_code == 200, response.json
+        return [c["work"]["public_id"] for c in response.json["candidates"]]
+
+    assert matched() == []  # the match request itself did no fingerprinting
+    assert sync_tick(app) >= 1
+    assert matched() == [artwork["public_id"]]
