@@ -35,7 +35,6 @@ import itertools
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -45,7 +44,7 @@ from typing import Any
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.loopback import LoopbackServer
+from tests.peers.loopback import LoopbackServer, RecordingMixin, drop_connection, uploads
 
 WEBHOOK_ID = "223704706495545344"
 WEBHOOK_TOKEN = "3d89bb7572e0fb30d8128367b3b1b44fecd1726de135cbe28a41f8b2f777c372ba2939e72279b945"
@@ -100,7 +99,7 @@ class DiscordError(Exception):
         self.status, self.body = status, {"message": message, "code": code, **extra}
 
 
-class DiscordServer(LoopbackServer):
+class DiscordServer(RecordingMixin, LoopbackServer):
     """One incoming webhook of one channel, on 127.0.0.1 in a thread."""
 
     def __init__(
@@ -138,11 +137,6 @@ class DiscordServer(LoopbackServer):
     def messages(self) -> list[dict[str, Any]]:
         with self._lock:
             return [json.loads(json.dumps(m)) for m in self._state.messages.values()]
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._state.requests)
 
     def fail_next(
         self,
@@ -197,16 +191,7 @@ class DiscordServer(LoopbackServer):
         return self._headers(response, request.method, record)
 
     def _record(self, request: Request, route: str) -> Recorded:
-        files = {
-            name: {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data := f.read()),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "data": data,
-            }
-            for name, f in request.files.items()
-        }
+        files = uploads(request)
         payload: Any = None
         if request.is_json:
             payload = request.get_json(silent=True)
@@ -224,9 +209,7 @@ class DiscordServer(LoopbackServer):
             {k: request.form[k] for k in request.form},
             files,
         )
-        with self._lock:
-            self._state.requests.append(record)
-        return record
+        return self._append(record)
 
     def _take_bucket(self, key: str) -> Response | None:
         limit, window = self.rate_limit
@@ -266,19 +249,11 @@ class DiscordServer(LoopbackServer):
         response.headers["X-RateLimit-Bucket"] = hashlib.md5(key.encode()).hexdigest()
 
     def _pick_failure(self, method: str) -> Failure | None:
-        with self._lock:
-            for i, failure in enumerate(self._state.failures):
-                if failure.method is None or failure.method == method:
-                    return self._state.failures.pop(i)
-        return None
+        return self._take_failure(lambda f: f.method is None or f.method == method)
 
     def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
         if failure.status == 0:
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
+            return drop_connection(environ)
         if failure.body is not None:
             return Response(failure.body, failure.status, content_type="text/html")
         if failure.status == 429:

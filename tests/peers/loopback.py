@@ -20,7 +20,7 @@ import hashlib
 import json
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -95,6 +95,61 @@ def drop_connection(environ: dict[str, Any]) -> Response:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
     return Response(b"", 500)
+
+
+def uploads(request: Request, *, md5: bool = False, multi: bool = False) -> dict[str, Any]:
+    """The request's files: name -> filename, content_type, size, sha256 (md5), data."""
+    files: dict[str, dict[str, Any]] = {}
+    for name, f in request.files.items(multi=multi):
+        data = f.read()
+        files[name] = {
+            "filename": f.filename,
+            "content_type": f.mimetype,
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            **({"md5": hashlib.md5(data).hexdigest()} if md5 else {}),
+            "data": data,
+        }
+    return files
+
+
+def request_fields(request: Request, *, md5: bool = False, multi: bool = False) -> dict[str, Any]:
+    """``Recorded``'s fields from a werkzeug request, for any ``Recorded``-shaped dataclass."""
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": {k: request.args.getlist(k) for k in request.args},
+        "headers": dict(request.headers.items()),
+        "form": {k: request.form.getlist(k) for k in request.form},
+        "json": request.get_json(silent=True) if request.is_json else None,
+        "files": uploads(request, md5=md5, multi=multi),
+    }
+
+
+class RecordingMixin:
+    """Request log and injected failures of a server keeping ``_lock`` and a ``_state`` with
+    ``requests`` and ``failures`` lists."""
+
+    _lock: threading.RLock
+    _state: Any
+
+    @property
+    def requests(self) -> list[Any]:
+        with self._lock:
+            return list(self._state.requests)
+
+    def _append(self, record: Any) -> Any:
+        with self._lock:
+            self._state.requests.append(record)
+        return record
+
+    def _take_failure(self, matches: Callable[[Any], bool]) -> Any:
+        """Pop the first injected failure ``matches`` accepts (``None`` if there is none)."""
+        with self._lock:
+            for i, failure in enumerate(self._state.failures):
+                if matches(failure):
+                    return self._state.failures.pop(i)
+        return None
 
 
 class LoopbackServer:
@@ -202,26 +257,7 @@ class LoopbackSite(LoopbackServer):
             request.close()
 
     def _record(self, request: Request) -> Recorded:
-        files = {}
-        for name, f in request.files.items(multi=True):
-            data = f.read()
-            files[name] = {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "md5": hashlib.md5(data).hexdigest(),
-                "data": data,
-            }
-        record = Recorded(
-            request.method,
-            request.path,
-            {k: request.args.getlist(k) for k in request.args},
-            dict(request.headers.items()),
-            {k: request.form.getlist(k) for k in request.form},
-            request.get_json(silent=True) if request.is_json else None,
-            files,
-        )
+        record = Recorded(**request_fields(request, md5=True, multi=True))
         with self._lock:
             self._requests.append(record)
         return record

@@ -31,16 +31,13 @@ processing_polls), ``POST /_peer/reset``. Control requests are not recorded.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import hashlib
 import html
 import itertools
 import json
 import random
 import re
 import signal
-import socket
 import sys
 import threading
 import time
@@ -50,7 +47,14 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.loopback import Failure, LoopbackServer, Recorded
+from tests.peers.loopback import (
+    Failure,
+    LoopbackServer,
+    Recorded,
+    RecordingMixin,
+    drop_connection,
+    request_fields,
+)
 
 INVALID_TOKEN = "The access token is invalid"
 NOT_FOUND = "Record not found"
@@ -79,7 +83,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
 
 
-class MastodonServer(LoopbackServer):
+class MastodonServer(RecordingMixin, LoopbackServer):
     """A Mastodon API on 127.0.0.1 in a thread. Thread-safe; state is in memory."""
 
     def __init__(
@@ -129,11 +133,6 @@ class MastodonServer(LoopbackServer):
     def media(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return dict(self._state.media)
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._state.requests)
 
     def requests_to(self, method: str, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -210,37 +209,13 @@ class MastodonServer(LoopbackServer):
         return response(environ, start_response)
 
     def _record(self, request: Request) -> Recorded:
-        body_json = None
-        if request.is_json:
-            body_json = request.get_json(silent=True)
-        files = {
-            name: {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data := f.read()),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "data": data,
-            }
-            for name, f in request.files.items()
-        }
-        record = Recorded(
-            request.method,
-            request.path,
-            {k: request.args.getlist(k) for k in request.args},
-            dict(request.headers.items()),
-            {k: request.form.getlist(k) for k in request.form},
-            body_json,
-            files,
-        )
-        with self._lock:
-            self._state.requests.append(record)
-        return record
+        return self._append(Recorded(**request_fields(request)))
 
     def _pick_failure(self, method: str, path: str) -> Failure | None:
         with self._lock:
-            for i, failure in enumerate(self._state.failures):
-                if failure.matches(method, path):
-                    return self._state.failures.pop(i)
+            found = self._take_failure(lambda f: f.matches(method, path))
+            if found is not None:
+                return found
             roll = self._rng.random()
         if roll < self.fail_ratio:
             return Failure(self._rng.choice([500, 502, 503, 0]))
@@ -251,12 +226,8 @@ class MastodonServer(LoopbackServer):
         return None
 
     def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
-        if failure.status == 0:  # drop the connection: the client sees no answer at all
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
+        if failure.status == 0:
+            return drop_connection(environ)
         defaults = {
             401: INVALID_TOKEN,
             403: "This action is not allowed",

@@ -23,14 +23,11 @@ In-process::
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import html
 import io
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -41,7 +38,7 @@ from typing import Any
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.loopback import LoopbackServer
+from tests.peers.loopback import LoopbackServer, RecordingMixin, drop_connection, uploads
 
 TOKEN = "123456789:AAH3f0c-Creditline_loopback_token_x1"
 BOT = {"id": 123456789, "is_bot": True, "first_name": "Creditline", "username": "creditline_bot"}
@@ -126,7 +123,7 @@ class TelegramError(Exception):
         self.code, self.description, self.parameters = code, description, parameters
 
 
-class TelegramServer(LoopbackServer):
+class TelegramServer(RecordingMixin, LoopbackServer):
     """The Bot API of one bot administering one channel, on 127.0.0.1 in a thread."""
 
     def __init__(
@@ -161,11 +158,6 @@ class TelegramServer(LoopbackServer):
     def deleted(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._state.deleted.values())
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._state.requests)
 
     def calls(self, *methods: str) -> list[Recorded]:
         return [r for r in self.requests if not methods or r.method in methods]
@@ -229,16 +221,7 @@ class TelegramServer(LoopbackServer):
             params.update(request.get_json(silent=True) or {})
         else:
             params.update({k: request.form.get(k) for k in request.form})
-        files = {
-            name: {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data := f.read()),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "data": data,
-            }
-            for name, f in request.files.items()
-        }
+        files = uploads(request)
         record = Recorded(
             request.method,
             method,
@@ -248,24 +231,14 @@ class TelegramServer(LoopbackServer):
             params,
             files,
         )
-        with self._lock:
-            self._state.requests.append(record)
-        return record
+        return self._append(record)
 
     def _pick_failure(self, method: str) -> Failure | None:
-        with self._lock:
-            for i, failure in enumerate(self._state.failures):
-                if failure.method is None or failure.method == method:
-                    return self._state.failures.pop(i)
-        return None
+        return self._take_failure(lambda f: f.method is None or f.method == method)
 
     def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
         if failure.status == 0:
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
+            return drop_connection(environ)
         if failure.body is not None:
             return Response(failure.body, failure.status, content_type="text/html")
         if failure.status == 429:

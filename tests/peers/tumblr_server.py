@@ -17,14 +17,11 @@ Bearer tokens expire on demand; refreshing rotates both tokens, as Tumblr's OAut
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import itertools
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -34,7 +31,12 @@ from typing import Any
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.loopback import LoopbackServer
+from tests.peers.loopback import (
+    LoopbackServer,
+    RecordingMixin,
+    drop_connection,
+    request_fields,
+)
 
 BLOCK_LIMIT = 4096
 MSG = {
@@ -101,7 +103,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
 
 
-class TumblrServer(LoopbackServer):
+class TumblrServer(RecordingMixin, LoopbackServer):
     def __init__(self) -> None:
         self.client = ("client-id", "client-secret")
         self.blogs = {
@@ -127,11 +129,6 @@ class TumblrServer(LoopbackServer):
     def deleted(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._state.deleted.values())
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._state.requests)
 
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]
@@ -202,44 +199,14 @@ class TumblrServer(LoopbackServer):
         if request.mimetype == "multipart/form-data":  # read first: the form is parsed from it
             raw = request.get_data()
             parts = [p.decode() for p in re.findall(rb'form-data; name="([^"]+)"', raw)]
-        files = {}
-        for name, f in request.files.items():
-            data = f.read()
-            files[name] = {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "data": data,
-            }
-        record = Recorded(
-            request.method,
-            request.path,
-            {k: request.args.getlist(k) for k in request.args},
-            dict(request.headers.items()),
-            {k: request.form.getlist(k) for k in request.form},
-            request.get_json(silent=True) if request.is_json else None,
-            files,
-            parts,
-        )
-        with self._lock:
-            self._state.requests.append(record)
-        return record
+        return self._append(Recorded(**request_fields(request), parts=parts))
 
     def _pick_failure(self, method: str, path: str) -> Failure | None:
-        with self._lock:
-            for i, failure in enumerate(self._state.failures):
-                if failure.matches(method, path):
-                    return self._state.failures.pop(i)
-        return None
+        return self._take_failure(lambda f: f.matches(method, path))
 
     def _failure(self, failure: Failure, environ: dict[str, Any]) -> Response:
         if failure.status == 0:
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
+            return drop_connection(environ)
         if failure.body is not None:
             return Response(failure.body, failure.status, content_type="text/html")
         response = _envelope(failure.status, [], failure.errors)

@@ -21,14 +21,12 @@ In-process::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import io
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -40,7 +38,12 @@ from PIL import Image
 from twitter_text import parse_tweet
 from werkzeug.wrappers import Request, Response
 
-from tests.peers.loopback import LoopbackServer
+from tests.peers.loopback import (
+    LoopbackServer,
+    RecordingMixin,
+    drop_connection,
+    request_fields,
+)
 
 URL_RE = re.compile(r"https?://[^\s<>\"]+")
 IMAGE_BYTES = 5 * 1024 * 1024
@@ -159,7 +162,7 @@ class _Validator(RequestValidator):
         return True
 
 
-class XServer(LoopbackServer):
+class XServer(RecordingMixin, LoopbackServer):
     """X's API on 127.0.0.1 in a thread; state in memory."""
 
     def __init__(self) -> None:
@@ -190,11 +193,6 @@ class XServer(LoopbackServer):
     def media(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {k: dict(v) for k, v in self._state.media.items()}
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._state.requests)
 
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]
@@ -265,30 +263,8 @@ class XServer(LoopbackServer):
             return self._route(request, record, user, app)
 
     def _record(self, request: Request, environ: dict[str, Any]) -> Recorded:
-        files = {}
-        for name, f in request.files.items():
-            data = f.read()
-            files[name] = {
-                "filename": f.filename,
-                "content_type": f.mimetype,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "data": data,
-            }
-        oauth = self._verify(request, environ)
-        record = Recorded(
-            request.method,
-            request.path,
-            {k: request.args.getlist(k) for k in request.args},
-            dict(request.headers.items()),
-            {k: request.form.getlist(k) for k in request.form},
-            request.get_json(silent=True) if request.is_json else None,
-            files,
-            oauth,
-        )
-        with self._lock:
-            self._state.requests.append(record)
-        return record
+        fields = request_fields(request)
+        return self._append(Recorded(**fields, oauth=self._verify(request, environ)))
 
     def _verify(self, request: Request, environ: dict[str, Any]) -> dict[str, str]:
         """The OAuth 1.0a parameters if the signature is right, else ``{}``."""
@@ -320,11 +296,7 @@ class XServer(LoopbackServer):
         self, failure: Failure, environ: dict[str, Any], done: Response | None = None
     ) -> Response:
         if failure.status == 0:
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return Response(b"", 500)
+            return drop_connection(environ)
         if failure.body is not None:
             status = failure.status if failure.status != 200 or done is None else done.status_code
             return Response(failure.body, status, content_type="text/html")
