@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 RADIUS = 31  # Hamming radius on 256 bits (measured: bench/registry; docs/FINGERPRINT.md §9)
 COLOUR_REJECT = 320  # colour distance above which a structural match is another recolour
 COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
-SYNC_BATCH = 5  # pending registrations fingerprinted per public request
+SYNC_BATCH = 5  # pending registrations fingerprinted per registry_sync tick (every 10 s)
 
 
 def published(session: Session, artwork: Artwork) -> None:
