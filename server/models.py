@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -183,6 +184,12 @@ class Artwork(Base):
     # Bumped whenever what a post shows changes (text, credits, rating, tags): copies that
     # show an older revision are stale and get an edit delivery where the platform allows.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # BCP 47 tag of the text (Mastodon's status language); ``None`` lets the platform guess.
+    language: Mapped[str | None] = mapped_column(String(16))
+    # Opt-in: copies on platforms that cannot edit are deleted and posted again when stale.
+    repost_stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Opt-in: once every delivery has posted, editable copies get links to the other copies.
+    also_on_links: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -216,6 +223,9 @@ class ArtworkImage(Base):
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
     alt_text: Mapped[str] = mapped_column(Text, default="")
+    # Focal point for platforms that crop thumbnails (Mastodon): x, y in -1.0..1.0, y up.
+    focus_x: Mapped[float | None] = mapped_column(Float)
+    focus_y: Mapped[float | None] = mapped_column(Float)
 
     artwork: Mapped[Artwork] = relationship(back_populates="images")
 
