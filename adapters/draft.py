@@ -35,6 +35,9 @@ MentionStyle = Literal["native", "delinked", "plain"]
 CreditsPosition = Literal["inline", "reply"]
 
 
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +57,8 @@ class Artwork(_Strict):
     alt_text: str = Field(default="", max_length=10_000)
     credits: tuple[Credit, ...] = ()
     canonical_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    # BCP 47 / ISO 639 tag of the text ("en", "de", "pt-BR"); platforms that take one get it.
+    language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, max_length=16)
 
 
 class Person(_Strict):

@@ -3,7 +3,10 @@ mentions counted by their local part; rating as ``sensitive`` + ``spoiler_text``
 
 Publishing runs on Mastodon.py: media v2 uploads with alt text (polled while the server
 answers 202), the status with ``Idempotency-Key`` = the delivery's key, and credits that did
-not fit as a self-reply thread, each reply with its own derived key.
+not fit as a self-reply thread, each reply with its own derived key. Images carry their focal
+point; the status its language (an edit keeps the language it was posted with: Mastodon.py's
+``status_update`` has no language parameter). The instance's ``characters_reserved_per_url``
+is the weight of every URL when the text is fitted for that account (``for_account``).
 
 Sources: mastodon/documentation user/posting.md, entities/Instance.md (the limit is
 per instance; 500 is the default), methods/statuses.md (Idempotency-Key, edit).
@@ -51,6 +54,7 @@ from adapters.publishing import (
     PublishJob,
 )
 from adapters.text.counting import graphemes
+from adapters.text.counting import mastodon as mastodon_length
 from adapters.text.writers.plain import PlainWriter
 
 logger = logging.getLogger(__name__)
@@ -81,8 +85,10 @@ class Mastodon(Adapter):
         max_bytes=16_000_000,
         max_pixels=8_300_000,
         formats=("image/jpeg", "image/png", "image/gif", "image/webp", "image/heif", "image/avif"),
+        keeps_metadata=False,  # Mastodon strips metadata when it processes media (unconfirmed)
     )
     alt_text_limit = 1500
+    url_weight = 23  # every URL counts this much; instances say so in characters_reserved_per_url
     tag_rules = TagRules(inline_hashtags=True)
     rating_map = MappingProxyType(
         {"general": (False, ""), "mature": (True, "Mature"), "adult": (True, "Adult (18+)")}
@@ -118,11 +124,17 @@ class Mastodon(Adapter):
         return graphemes(rating["spoiler_text"])  # the CW shares the status limit
 
     def fields(self, ctx: RenderContext) -> dict[str, Any]:
-        return {
+        out = {
             "sensitive": ctx.rating["sensitive"],
             "spoiler_text": ctx.rating["spoiler_text"],
             "tags": ctx.tags,
         }
+        if ctx.draft.language:
+            out["language"] = ctx.draft.language
+        return out
+
+    def measure(self, text: str) -> int:
+        return mastodon_length(text, url_weight=self.url_weight)
 
     def result(self, ctx: RenderContext) -> dict[str, Any]:
         out = super().result(ctx)
@@ -207,6 +219,7 @@ class Mastodon(Adapter):
                 file_name=image.filename,
                 write=True,
                 description=image.alt_text or job.post.get("alt_text") or None,
+                focus=image.focus,
             )
             media_ids.append(str(media["id"]))
             if media.get("url") is None:  # 202: the full-size file is processed in background
@@ -308,10 +321,12 @@ class Mastodon(Adapter):
             status = api.call(api.client.status, remote_id)
             attributes = []
             for i, media in enumerate(status.get("media_attachments") or []):
-                alt = job.images[i].alt_text if i < len(job.images) else None
+                image = job.images[i] if i < len(job.images) else None
                 attributes.append(
                     api.client.generate_media_edit_attributes(
-                        media["id"], description=alt or post.get("alt_text") or None
+                        media["id"],
+                        description=(image and image.alt_text) or post.get("alt_text") or None,
+                        focus=image.focus if image else None,
                     )
                 )
             edited = api.call(
@@ -411,6 +426,7 @@ class Mastodon(Adapter):
         configured = copy.copy(self)
         configured.text_limit = int(limits["text_limit"] or self.text_limit)
         configured.alt_text_limit = int(limits["alt_text_limit"] or self.alt_text_limit)
+        configured.url_weight = int(limits["characters_reserved_per_url"] or self.url_weight)
         configured.images = dataclasses.replace(
             self.images,
             max_count=int(limits["max_images"] or self.images.max_count),
@@ -424,7 +440,9 @@ class Mastodon(Adapter):
         statuses, media = config.get("statuses") or {}, config.get("media_attachments") or {}
         return {
             "text_limit": statuses.get("max_characters", self.text_limit),
-            "characters_reserved_per_url": statuses.get("characters_reserved_per_url", 23),
+            "characters_reserved_per_url": statuses.get(
+                "characters_reserved_per_url", self.url_weight
+            ),
             "max_images": statuses.get("max_media_attachments", self.images.max_count),
             "alt_text_limit": media.get("description_limit", self.alt_text_limit),
             "image_bytes": media.get("image_size_limit", self.images.max_bytes),

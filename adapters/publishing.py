@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.metadata import FileCredits
+
 # Store changed credentials (a refreshed session or OAuth token), sealed, for next time.
 CredentialsUpdate = Callable[[Mapping[str, str]], None]
 
@@ -35,6 +37,11 @@ class Media:
     width: int
     height: int
     alt_text: str = ""
+    # Focal point (x, y in -1.0..1.0, centre 0,0, y up) for platforms that crop previews.
+    focus: tuple[float, float] | None = None
+    # Credits the image fitter writes into the file where the platform keeps file metadata
+    # (``ImageLimits.keeps_metadata``; see adapters/metadata.py).
+    credits: FileCredits | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -56,14 +56,12 @@ def create(
     no new image file is left."""
     if len(uploads) > max_images:
         raise ArtworkInvalid(f"at most {max_images} images per artwork", "images")
-    if data.alt_text and len(data.alt_text) > len(uploads):
-        raise ArtworkInvalid(
-            f"{len(data.alt_text)} alt texts for {len(uploads)} images", "alt_text"
-        )
+    for field in ("alt_text", "focus"):
+        _check_per_image(getattr(data, field), len(uploads), field)
     artwork = Artwork(
         user_id=user.id, public_id=new_public_id(), title=data.title, rating=data.rating
     )
-    apply(session, user, artwork, data.model_copy(update={"alt_text": None}))  # set below
+    apply(session, user, artwork, data.model_copy(update={"alt_text": None, "focus": None}))
     session.add(artwork)
     stored: list[StoredImage] = []
     try:
@@ -74,7 +72,7 @@ def create(
                 raise ArtworkInvalid(
                     f"image {index + 1}: {exc.message}", f"images.{index}", exc.status, exc.code
                 ) from exc
-        alt = list(data.alt_text or [])
+        alt, focus = list(data.alt_text or []), list(data.focus or [])
         for position, image in enumerate(stored):
             artwork.images.append(
                 ArtworkImage(
@@ -87,6 +85,8 @@ def create(
                     alt_text=alt[position] if position < len(alt) else "",
                 )
             )
+            if position < len(focus):
+                _set_focus(artwork.images[-1], focus[position])
         session.commit()
     except Exception:
         session.rollback()
@@ -101,9 +101,16 @@ def apply(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -
     When what its posts show changes, posted copies are brought up to date (``server.sync``).
     """
     before = shown(artwork)
+    opted = (artwork.repost_stale, artwork.also_on_links)
     _apply_fields(session, user, artwork, data)
-    if artwork.id is not None and shown(artwork) != before:
+    if artwork.id is None:
+        return
+    if shown(artwork) != before:
         sync.content_changed(session, artwork)
+    if bool(artwork.repost_stale) != bool(opted[0]):
+        sync.repost_opted(session, artwork, bool(artwork.repost_stale))
+    if artwork.also_on_links and not opted[1]:
+        sync.queue_links(session, artwork)
 
 
 def shown(artwork: Artwork) -> tuple[object, ...]:
@@ -116,6 +123,8 @@ def shown(artwork: Artwork) -> tuple[object, ...]:
         tuple(artwork.tags or ()),
         tuple((c.role, c.person.id if c.person else None, c.character) for c in artwork.credits),
         tuple(image.alt_text for image in artwork.images),
+        tuple((image.focus_x, image.focus_y) for image in artwork.images),
+        artwork.language,
     )
 
 
@@ -139,13 +148,29 @@ def _apply_fields(session: Session, user: User, artwork: Artwork, data: ArtworkF
                 )
             )
         artwork.credits = credits
+    if data.language is not None:
+        artwork.language = data.language or None
+    for opt_in in ("repost_stale", "also_on_links"):  # see server.sync
+        if getattr(data, opt_in) is not None:
+            setattr(artwork, opt_in, getattr(data, opt_in))
     if data.alt_text is not None:
-        if len(data.alt_text) > len(artwork.images):
-            raise ArtworkInvalid(
-                f"{len(data.alt_text)} alt texts for {len(artwork.images)} images", "alt_text"
-            )
+        _check_per_image(data.alt_text, len(artwork.images), "alt_text")
         for image, text in zip(artwork.images, data.alt_text, strict=False):
             image.alt_text = text
+    if data.focus is not None:
+        _check_per_image(data.focus, len(artwork.images), "focus")
+        for image, point in zip(artwork.images, data.focus, strict=False):
+            _set_focus(image, point)
+
+
+def _check_per_image(values: list[object] | None, images: int, field: str) -> None:
+    if values and len(values) > images:
+        what = "alt texts" if field == "alt_text" else "focal points"
+        raise ArtworkInvalid(f"{len(values)} {what} for {images} images", field)
+
+
+def _set_focus(image: ArtworkImage, point: tuple[float, float] | None) -> None:
+    image.focus_x, image.focus_y = point if point is not None else (None, None)
 
 
 def delete(session: Session, store: MediaStore, artwork: Artwork) -> None:
@@ -187,12 +212,16 @@ def to_out(artwork: Artwork, image_url: str) -> ArtworkOut:
                 height=i.height,
                 size=i.size,
                 alt_text=i.alt_text,
+                focus=(i.focus_x, i.focus_y) if i.focus_x is not None else None,
                 url=image_url.format(id=artwork.id, position=i.position),
             )
             for i in artwork.images
         ],
         published_at=artwork.published_at,
+        language=artwork.language,
         revision=artwork.revision,
+        repost_stale=bool(artwork.repost_stale),
+        also_on_links=bool(artwork.also_on_links),
         created_at=artwork.created_at,
         updated_at=artwork.updated_at,
     )

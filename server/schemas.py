@@ -167,6 +167,13 @@ class CreditIn(Strict):
     character: Name | None = None
 
 
+Language = Annotated[
+    str, StringConstraints(pattern=r"^(?:[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)?$", max_length=16)
+]
+FocusCoordinate = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+Focus = tuple[FocusCoordinate, FocusCoordinate]
+
+
 class ArtworkFields(Strict):
     title: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -179,6 +186,26 @@ class ArtworkFields(Strict):
     credits: list[CreditIn] | None = Field(None, max_length=100)
     alt_text: list[Annotated[str, StringConstraints(max_length=5000)]] | None = Field(
         None, description="alt text per image, in image order"
+    )
+    focus: list[Focus | None] | None = Field(
+        None,
+        max_length=100,
+        description="focal point per image, in image order: [x, y] from -1 to 1 (centre 0, 0; "
+        "y up), used where a platform crops its previews (Mastodon); null for none",
+    )
+    language: Language | None = Field(
+        None, description='language of the text, e.g. "en" or "pt-BR"; "" to unset'
+    )
+    repost_stale: bool | None = Field(
+        None,
+        description="delete-and-repost copies that went stale on platforms that cannot edit "
+        "(Bluesky, X): the new post goes up first, then the old one is deleted with its likes, "
+        "reposts and replies",
+    )
+    also_on_links: bool | None = Field(
+        None,
+        description="once every delivery is done, edit the earlier copies to end with a link "
+        "to the canonical page (where the platform edits and the link fits)",
     )
 
 
@@ -205,6 +232,7 @@ class ImageOut(BaseModel):
     height: int
     size: int
     alt_text: str
+    focus: tuple[float, float] | None
     url: str
 
 
@@ -219,7 +247,10 @@ class ArtworkOut(BaseModel):
     credits: list[CreditOut]
     images: list[ImageOut]
     published_at: dt.datetime | None
+    language: str | None
     revision: int = Field(description="bumped whenever what its posts show changes")
+    repost_stale: bool
+    also_on_links: bool
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -230,9 +261,11 @@ class CopyOut(BaseModel):
     source: str
     remote_id: str | None
     synced_revision: int
-    state: Literal["synced", "updating", "stale", "failed"] = Field(
+    state: Literal["synced", "updating", "stale", "failed", "reposting", "replaced"] = Field(
         description="stale: the platform cannot edit, or no edit was queued; updating: an edit "
-        "is queued or running; failed: the edit needs you (see its delivery)"
+        "is queued or running; failed: the edit or repost needs you (see its delivery); "
+        "reposting: a delete-and-repost is queued or running; replaced: deleted after its "
+        "repost went up (kept so that its URL still leads to the work)"
     )
 
 
@@ -253,7 +286,7 @@ class DeliveryOut(BaseModel):
     artwork_id: int
     account_id: int
     platform: str
-    kind: Literal["post", "edit"]
+    kind: Literal["post", "edit", "repost", "links"]
     revision: int
     state: str
     scheduled_at: dt.datetime

@@ -50,9 +50,10 @@ def x_weighted(text: str) -> int:
     return parse_tweet(text).weightedLength
 
 
-def mastodon(text: str, spoiler_text: str = "") -> int:
-    """Graphemes of status + CW, every URL 23, remote mentions counted by local part only."""
-    countable = MASTODON_URL_RE.sub(lambda m: m.group(2) + "x" * MASTODON_URL_WEIGHT, text)
+def mastodon(text: str, spoiler_text: str = "", *, url_weight: int = MASTODON_URL_WEIGHT) -> int:
+    """Graphemes of status + CW, every URL ``url_weight`` (the instance's
+    ``characters_reserved_per_url``, 23 by default), remote mentions by local part only."""
+    countable = MASTODON_URL_RE.sub(lambda m: m.group(2) + "x" * url_weight, text)
     countable = MASTODON_REMOTE_MENTION_RE.sub(r"@\1", countable)
     return graphemes(countable) + graphemes(spoiler_text)
 

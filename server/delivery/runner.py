@@ -10,20 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from adapters import registry
+from adapters import metadata, registry
 from adapters.base import Adapter
 from adapters.errors import AuthError, ContentRejected, DraftError
 from adapters.publishing import Cancelled, Media, Presence, Published, PublishJob
-from server import db, previews, uploads, vault
+from server import db, previews, sync, uploads, vault
 from server.crypto import CredentialsUnreadable
-from server.delivery import policy, queue
+from server.delivery import policy, queue, repost
 from server.models import Account, Artwork, Delivery, utcnow
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def draft_for(session: Session, artwork: Artwork, public_url: str) -> dict[str, 
                 for c in artwork.credits
             ],
             "canonical_url": f"{public_url}/a/{artwork.public_id}",
+            **({"language": artwork.language} if artwork.language else {}),
         },
         "people": previews.directory_people(session, artwork.user),
     }
@@ -79,14 +80,17 @@ def render_for(
     account: Account,
     public_url: str,
     adapter: Adapter | None = None,
+    *,
+    also_on: bool = False,
 ) -> Mapping[str, Any]:
     """The post this account gets; ``adapter`` is the account's own view of the platform
-    (e.g. a Mastodon instance's character limit) when known, else the platform's defaults."""
+    (e.g. a Mastodon instance's character limit) when known, else the platform's defaults.
+    ``also_on`` ends it with the link to the canonical page where that fits (``sync``)."""
     payload = draft_for(session, artwork, public_url)
     payload["platforms"] = [account.platform]
     payload["options"] = {account.platform: account.options or {}}
     chosen = {account.platform: adapter} if adapter is not None else None
-    return previews.render_preview(payload, chosen)[account.platform]
+    return previews.render_preview(payload, chosen, also_on=also_on)[account.platform]
 
 
 def run(app: Flask, delivery_id: int, worker: str) -> str:
@@ -106,8 +110,15 @@ def run(app: Flask, delivery_id: int, worker: str) -> str:
             return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
         unknown = delivery.outcome_unknown
         adapter = adapter.for_account(job.credentials)  # cached: same object as in _job
-        if delivery.kind == "edit":
+        kind = delivery.kind
+        if kind in ("edit", "links"):
             target = delivery.remote_id
+    if kind == "links" and not job.post.get("also_on"):
+        reason = "; ".join(w for w in job.post.get("warnings", ()) if "also on" in w)
+        log.info("delivery %s: copy left as it is: %s", delivery_id, reason)
+        return _finish(app, delivery_id, worker, state="cancelled", last_error=reason or None)
+    if kind == "repost":
+        return repost.run(app, delivery_id, worker, adapter, job, unknown, settings)
     if target is not None:
         return _edit(app, delivery_id, worker, adapter, job, target, settings)
     if unknown and not adapter.supports_idempotent_create:
@@ -128,6 +139,17 @@ def _job(
         )
     except CredentialsUnreadable as exc:
         raise AuthError("stored credentials cannot be read; enter them again") from exc
+    progress = dict(delivery.progress or {})
+    if delivery.kind == "repost" and sync.new_post_of(delivery) is not None:
+        # Only the old post's deletion is left: nothing to render, nothing to upload.
+        return PublishJob(
+            key=delivery.idempotency_key,
+            post={"ok": True},
+            images=(),
+            credentials=credentials,
+            progress=progress,
+            update_credentials=_credentials_saver(app, delivery.account_id),
+        )
     try:
         post = render_for(
             session,
@@ -135,6 +157,12 @@ def _job(
             delivery.account,
             settings.public_url,
             adapter.for_account(credentials),
+            also_on=sync.links_due(delivery.artwork, delivery if delivery.kind == "post" else None),
+        )
+        # written into the image files on platforms that keep file metadata (adapters/images.py)
+        made = delivery.artwork.published_at or delivery.artwork.created_at
+        credits = metadata.request_credits(
+            draft_for(session, delivery.artwork, settings.public_url), made.year
         )
     except DraftError as exc:  # a credited person was removed or a handle went bad meanwhile
         raise ContentRejected(exc.message) from exc
@@ -142,6 +170,10 @@ def _job(
         raise ContentRejected(post.get("error") or "the artwork no longer renders")
     if delivery.kind == "post":
         delivery.revision = delivery.artwork.revision  # what this attempt renders
+    if delivery.kind == "repost":  # its revision names its queue slot; note what it renders
+        rendered = {**progress.get(sync.REPOST, {}), "rendered": delivery.artwork.revision}
+        progress[sync.REPOST] = rendered
+    progress["also_on"] = bool(post.get("also_on"))  # whether this render links the work
     store = uploads.store_for(app)
     images = tuple(
         Media(
@@ -151,18 +183,23 @@ def _job(
             width=image.width,
             height=image.height,
             alt_text=image.alt_text,
+            focus=(image.focus_x, image.focus_y) if image.focus_x is not None else None,
+            credits=credits,
         )
         for image in delivery.artwork.images
     )
-    account_id = delivery.account_id
     return PublishJob(
         key=delivery.idempotency_key,
         post=post,
         images=images,
         credentials=credentials,
-        progress=dict(delivery.progress or {}),
-        update_credentials=lambda new: store_credentials(app, account_id, new),
+        progress=progress,
+        update_credentials=_credentials_saver(app, delivery.account_id),
     )
+
+
+def _credentials_saver(app: Flask, account_id: int) -> Callable[[Mapping[str, str]], None]:
+    return lambda new: store_credentials(app, account_id, new)
 
 
 def store_credentials(app: Flask, account_id: int, new: Mapping[str, str]) -> None:
@@ -179,13 +216,24 @@ def _look_first(
     app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob
 ) -> str | None:
     """Before retrying an ambiguous failure: adopt the post if it is there."""
+    found = look_first(app, delivery_id, worker, adapter, job)
+    if isinstance(found, Published):
+        return _posted(app, delivery_id, worker, found)
+    return found
+
+
+def look_first(
+    app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob
+) -> Published | str | None:
+    """The post an earlier attempt made; None when it is certainly not there; else the state
+    the delivery was put in because nobody can tell (``needs_attention``)."""
     try:
         lookup = adapter.lookup(job)
     except Exception as exc:
         log.warning("delivery %s: lookup failed: %s", delivery_id, exc)
         lookup = None
     if lookup is not None and lookup.presence is Presence.FOUND and lookup.published:
-        return _posted(app, delivery_id, worker, lookup.published)
+        return lookup.published
     if lookup is not None and lookup.presence is Presence.ABSENT:
         return None
     return _finish(
@@ -201,6 +249,16 @@ def _look_first(
 def _publish(
     app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob, settings: Settings
 ) -> str:
+    sent = send(app, delivery_id, worker, adapter, job, settings)
+    if isinstance(sent, str):
+        return sent
+    return _posted(app, delivery_id, worker, sent)
+
+
+def send(
+    app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob, settings: Settings
+) -> Published | str:
+    """Run ``adapter.publish`` under the lease; the post, or the state the attempt ended in."""
     progress = dict(job.progress)
 
     def checkpoint(ids: Mapping[str, Any]) -> None:
@@ -242,7 +300,7 @@ def _publish(
         return "lost"
     except Exception as exc:
         return _failed_attempt(app, delivery_id, worker, exc, adapter, settings)
-    return _posted(app, delivery_id, worker, published)
+    return published
 
 
 def _edit(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters import registry
-from adapters.draft import CONTENT_FLAGS
+from adapters.draft import CONTENT_FLAGS, LANGUAGE_PATTERN
 from adapters.errors import DraftError
 from server import previews
 from server.models import RATINGS, ROLES, Account, Artwork, User, utcnow
@@ -36,6 +36,7 @@ ROLE_LABELS = {
 }
 # Wiggle room for a time picked "now" in the browser and sent a few seconds later.
 PAST_TOLERANCE = dt.timedelta(minutes=1)
+LANGUAGE_RE = re.compile(LANGUAGE_PATTERN)  # the live preview skips a half-typed tag
 PLACEHOLDER_PUBLIC_ID = "xxxxxxxxxx"  # a new artwork's id is made when it is saved
 
 
@@ -48,6 +49,7 @@ class ArtworkForm:
     rating: str = ""
     content_flags: list[str] = field(default_factory=list)
     tags: str = ""
+    language: str = ""
     alt_text: list[str] = field(default_factory=list)
     credits: list[dict[str, str]] = field(default_factory=list)
     accounts: list[int] = field(default_factory=list)
@@ -62,6 +64,7 @@ class ArtworkForm:
             rating=artwork.rating,
             content_flags=list(artwork.content_flags),
             tags=", ".join(artwork.tags),
+            language=artwork.language or "",
             alt_text=[image.alt_text for image in artwork.images],
             credits=[
                 {"role": c.role, "person": c.person.key, "character": c.character or ""}
@@ -96,6 +99,7 @@ class ArtworkForm:
             rating=form.get("rating", ""),
             content_flags=[f for f in form.getlist("content_flags") if f],
             tags=form.get("tags", ""),
+            language=form.get("language", "").strip(),
             alt_text=alt,
             credits=credits,
             accounts=list(dict.fromkeys(accounts)),
@@ -117,7 +121,8 @@ class ArtworkForm:
     def fields(self, image_count: int) -> tuple[ArtworkFields | None, dict[str, str]]:
         """Validate with the API's model; errors are keyed by form input name."""
         errors: dict[str, str] = {}
-        values = [self.title, self.description, self.rating, self.tags, *self.alt_text]
+        values = [self.title, self.description, self.rating, self.tags, self.language]
+        values += self.alt_text
         if has_nul(values, self.credits, self.content_flags):
             return None, {"_form": "text may not contain NUL characters"}
         unknown = [f for f in self.content_flags if f not in CONTENT_FLAGS]
@@ -144,6 +149,7 @@ class ArtworkForm:
                 for _, c in rows
             ],
             "alt_text": self.alt_text[:image_count],
+            "language": self.language,
         }
         try:
             parsed = ArtworkFields.model_validate(data)
@@ -248,6 +254,7 @@ def build_preview(
         "alt_text": form.alt_text[0] if form.alt_text else "",
         "credits": credits,
         "canonical_url": f"{public_url}/a/{public_id}",
+        **({"language": form.language} if LANGUAGE_RE.match(form.language) else {}),
     }
     if has_nul(draft):
         return [], "Text may not contain NUL characters."

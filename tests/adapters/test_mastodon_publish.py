@@ -6,6 +6,8 @@ fields, file bytes) and what the server ended up holding, not just the adapter's
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
 import subprocess
 import sys
@@ -17,7 +19,13 @@ import pytest
 import requests
 from PIL import Image
 
-from adapters.errors import AuthError, ContentRejected, RateLimited, TransientError
+from adapters.errors import (
+    AuthError,
+    ContentRejected,
+    InvalidDraft,
+    RateLimited,
+    TransientError,
+)
 from adapters.mastodon import Mastodon
 from adapters.publishing import Media, Presence, PublishJob
 from tests.peers.mastodon_server import MastodonServer
@@ -163,6 +171,60 @@ def test_post_with_two_images_alt_text_cw_and_sensitive(server, adapter):
     assert saved[1] == {"media_ids": media_ids, "media_processing": []}
     assert saved[-1] == {"status_id": status["id"], "status_url": status["url"]}
     assert published.extra == {"media_ids": media_ids, "reply_ids": []}
+
+
+def test_focus_and_language_are_sent(server, adapter):
+    post = adapter.render({**DRAFT, "language": "de"}, PEOPLE)
+    assert post["ok"] and post["language"] == "de"
+    images = (dataclasses.replace(IMAGES[0], focus=(0.25, -0.5)), IMAGES[1])
+
+    adapter.publish(make_job(server, post, images), Saved())
+
+    first, second = server.requests_to("POST", "/api/v2/media")
+    assert first.form["focus"] == ["0.25,-0.5"] and "focus" not in second.form
+    [status_request] = server.requests_to("POST", "/api/v1/statuses")
+    assert status_request.form["language"] == ["de"]
+    [status] = server.statuses
+    assert status["language"] == "de"
+    assert [m["meta"]["focus"] for m in status["media_attachments"]] == [
+        {"x": 0.25, "y": -0.5},
+        {"x": 0.0, "y": 0.0},
+    ]
+
+
+def test_without_a_language_none_is_sent(adapter):
+    assert "language" not in adapter.render(DRAFT, PEOPLE)
+
+
+def test_a_bad_language_tag_is_refused_before_anything_is_sent(adapter):
+    with pytest.raises(InvalidDraft, match=r"^artwork\.language: "):
+        adapter.render({**DRAFT, "language": "<script>"}, PEOPLE)
+
+
+def test_the_instances_url_weight_is_counted(adapter):
+    """An instance that reserves 60 characters per URL: a text that fits at Mastodon's usual
+    23 would be refused there; rendered with the instance's own weight, it is accepted."""
+    draft = {
+        "title": "Trisk",
+        "description": "Prints are up in my shop now, have a look: https://shop.example.com/trisk",
+        "rating": "general",
+    }
+    with MastodonServer({TOKEN: "artist"}, max_characters=100, url_weight=60) as srv:
+        configured = adapter.for_account(creds(srv))
+        assert configured.url_weight == 60 and configured.text_limit == 100
+        assert configured.measure("see https://shop.example.com/x") == len("see ") + 60
+        assume_23 = copy.copy(configured)
+        assume_23.url_weight = 23
+        naive = assume_23.render(draft, {})
+        assert naive["ok"] and "https://shop.example.com/trisk" in naive["text"]
+        with pytest.raises(ContentRejected, match="character limit"):
+            adapter.publish(make_job(srv, naive), Saved())
+
+        fitted = configured.render(draft, {})
+        assert fitted["ok"] and fitted["text"] != naive["text"]
+        assert fitted["length"] <= 100
+        adapter.publish(make_job(srv, fitted, key="k2"), Saved())
+        assert [s["_text"] for s in srv.statuses] == [fitted["text"]]
 
 
 def test_media_answered_202_is_polled_until_processed(server, adapter):
@@ -423,7 +485,7 @@ def test_edit_rewrites_text_cw_alt_text_and_credits_keeping_media(server, adapte
         "alt_text": "",
     }
     images = (
-        Media(b"", "image/png", "first.png", 8, 6, "new alt one"),
+        Media(b"", "image/png", "first.png", 8, 6, "new alt one", focus=(0.5, 0.25)),
         Media(b"", "image/png", "second.png", 8, 6, "new alt two"),
     )
     edited = adapter.edit(published.remote_id, make_job(server, edited_post, images))
@@ -437,7 +499,7 @@ def test_edit_rewrites_text_cw_alt_text_and_credits_keeping_media(server, adapte
         "sensitive": "1",
         "media_ids": media_ids,
         "media_attributes": [
-            {"id": media_ids[0], "description": "new alt one"},
+            {"id": media_ids[0], "description": "new alt one", "focus": "0.5,0.25"},
             {"id": media_ids[1], "description": "new alt two"},
         ],
     }
@@ -446,6 +508,7 @@ def test_edit_rewrites_text_cw_alt_text_and_credits_keeping_media(server, adapte
     assert main["edited_at"] is not None
     assert [m["id"] for m in main["media_attachments"]] == media_ids
     assert [m["description"] for m in main["media_attachments"]] == ["new alt one", "new alt two"]
+    assert main["media_attachments"][0]["meta"]["focus"] == {"x": 0.5, "y": 0.25}
     assert reply["_text"] == edited_post["replies"][0]
     assert added["_text"] == "Prints: shop" and added["in_reply_to_id"] == reply["id"]
     assert edited.remote_id == main["id"]

@@ -92,6 +92,7 @@ class MastodonServer(RecordingMixin, LoopbackServer):
         *,
         domain: str | None = None,
         max_characters: int = 500,
+        url_weight: int = 23,
         processing_polls: int = 0,
         fail_ratio: float = 0.0,
         ambiguous_ratio: float = 0.0,
@@ -106,6 +107,7 @@ class MastodonServer(RecordingMixin, LoopbackServer):
             self.accounts[username] = Account(str(i), username, username.title())
         self.domain = domain
         self.max_characters = max_characters
+        self.url_weight = url_weight  # the instance's characters_reserved_per_url
         self.processing_polls = processing_polls  # 202 + this many 206 answers per upload
         self.fail_ratio, self.ambiguous_ratio, self.delay = fail_ratio, ambiguous_ratio, delay
         self.rate_limit_ratio = rate_limit_ratio
@@ -311,7 +313,7 @@ class MastodonServer(RecordingMixin, LoopbackServer):
                 "statuses": {
                     "max_characters": self.max_characters,
                     "max_media_attachments": 4,
-                    "characters_reserved_per_url": 23,
+                    "characters_reserved_per_url": self.url_weight,
                 },
                 "media_attachments": {
                     "supported_mime_types": [
@@ -473,7 +475,7 @@ class MastodonServer(RecordingMixin, LoopbackServer):
         text = params.get("status") or ""
         if not text.strip() and not media_ids:
             return _error(422, "Validation failed: Text can't be blank")
-        if _length(text, params.get("spoiler_text") or "") > self.max_characters:
+        if _length(text, params.get("spoiler_text") or "", self.url_weight) > self.max_characters:
             return _error(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
@@ -552,14 +554,16 @@ class MastodonServer(RecordingMixin, LoopbackServer):
         for attributes in params.get("media_attributes") or []:
             media = self._state.media.get(str(attributes.get("id")))
             if media is not None and str(attributes.get("id")) in media_ids:
-                for name in ("description", "focus"):
-                    if name in attributes:
-                        media["json"][name] = attributes[name]
+                if "description" in attributes:
+                    media["json"]["description"] = attributes["description"]
+                if "focus" in attributes:  # "x,y" in, meta.focus {x, y} out
+                    fx, fy = (float(v) for v in str(attributes["focus"]).split(","))
+                    media["json"]["meta"] = {"focus": {"x": fx, "y": fy}}
         text = params.get("status") or ""
         spoiler = params.get("spoiler_text") or ""
         if not text.strip() and not media_ids:
             return _error(422, "Validation failed: Text can't be blank")
-        if _length(text, spoiler) > self.max_characters:
+        if _length(text, spoiler, self.url_weight) > self.max_characters:
             return _error(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
@@ -679,9 +683,9 @@ def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "t", "on", "yes") if value is not None else False
 
 
-def _length(text: str, spoiler: str) -> int:
-    """Mastodon's count, simplified: URLs count 23, remote mentions their local part."""
-    text = URL_RE.sub("x" * 23, text)
+def _length(text: str, spoiler: str, url_weight: int = 23) -> int:
+    """Mastodon's count, simplified: URLs count ``url_weight``, remote mentions their local part."""
+    text = URL_RE.sub("x" * url_weight, text)
     text = MENTION_RE.sub(lambda m: "@" + m.group(1), text)
     return len(text) + len(spoiler)
 

@@ -123,8 +123,22 @@ def test_request_beyond_the_body_limit_is_413(app, people):
         ),
         ({"artwork": json.dumps({**ARTWORK, "alt_text": ["a", "b"]})}, "alt_text"),
         ({"artwork": json.dumps({**ARTWORK, "title": ""})}, "title"),
+        ({"artwork": json.dumps({**ARTWORK, "focus": [[0, 0], [0, 0]]})}, "focus"),
+        ({"artwork": json.dumps({**ARTWORK, "focus": [[1.5, 0]]})}, "focus.0.0"),
+        ({"artwork": json.dumps({**ARTWORK, "language": "en<script>"})}, "language"),
     ],
-    ids=["malformed", "missing", "rating", "unknown-person", "unknown-role", "alt-count", "title"],
+    ids=[
+        "malformed",
+        "missing",
+        "rating",
+        "unknown-person",
+        "unknown-role",
+        "alt-count",
+        "title",
+        "focus-count",
+        "focus-range",
+        "language",
+    ],
 )
 def test_bad_artwork_documents_are_rejected_and_leave_nothing(app, people, form, field):
     form = {**form, "images": [(io.BytesIO(png_bytes()), "a.png")]}
@@ -175,6 +189,18 @@ def test_credits_cannot_name_another_users_people(people, other_artist):
     response = other_artist.post("/api/v1/artworks", json={**ARTWORK, "alt_text": None})
     assert response.status_code == 400
     assert response.json["error"]["field"] == "credits.0.person"
+
+
+def test_language_and_focus_are_kept_changed_and_cleared(people):
+    created = people.post(
+        "/api/v1/artworks", data=artwork_form({**ARTWORK, "language": "pt-BR"}, png_bytes())
+    ).json
+    assert created["language"] == "pt-BR" and created["images"][0]["focus"] is None
+    url = f"/api/v1/artworks/{created['id']}"
+    changed = people.patch(url, json={"focus": [[0.25, -1]]}).json
+    assert changed["images"][0]["focus"] == [0.25, -1.0] and changed["language"] == "pt-BR"
+    cleared = people.patch(url, json={"focus": [None], "language": ""}).json
+    assert cleared["images"][0]["focus"] is None and cleared["language"] is None
 
 
 @pytest.mark.parametrize(

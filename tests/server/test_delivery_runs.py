@@ -246,6 +246,28 @@ def test_the_instance_character_limit_is_the_one_counted(app, artist):
         assert "…" in status["_text"]
 
 
+def test_language_and_focus_reach_mastodon(app, artist, mastodon):
+    """The artwork's language and each image's focal point are sent with the post."""
+    for person in (TANRAAK, HYENA):
+        artist.post("/api/v1/people", json=person)
+    fields = {**ARTWORK, "language": "de", "focus": [[-0.5, 0.75]]}
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(fields, png_bytes())).json
+    assert artwork["language"] == "de" and artwork["images"][0]["focus"] == [-0.5, 0.75]
+    account = artist.post(
+        "/api/v1/accounts",
+        json={
+            "platform": "mastodon",
+            "name": "@tanraak",
+            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
+        },
+    ).json
+    deliver(artist, artwork, account)
+    assert attempt(app) == ["posted"]
+    [status] = mastodon.statuses
+    assert status["language"] == "de"
+    assert status["media_attachments"][0]["meta"]["focus"] == {"x": -0.5, "y": 0.75}
+
+
 def test_a_posted_artwork_is_fingerprinted_by_the_worker_tick(app, client, posting, mastodon):
     """Public requests never decode images; the registry_sync tick does, after the post."""
     import io

@@ -229,6 +229,19 @@ def test_compose_errors_come_back_next_to_their_fields(web):
     assert 'value="Trisk at dusk"' not in text  # the blank title stayed blank
 
 
+def test_compose_keeps_the_language_and_refuses_a_bad_one(app, web):
+    add_people(web)
+    bad = web.post("/app/compose", artwork_form(language="en<b>", action="preview"))
+    assert bad.status_code == 400
+    assert 'id="language" name="language" value="en&lt;b&gt;"' in bad.get_data(as_text=True)
+    saved = web.post("/app/compose", artwork_form(language="pt-BR", action="preview"))
+    assert saved.status_code == 302
+    assert 'value="pt-BR"' in web.get(saved.headers["Location"]).get_data(as_text=True)
+    with db.session_scope(app) as session:
+        [artwork] = session.scalars(select(Artwork)).all()
+        assert artwork.language == "pt-BR"
+
+
 def test_compose_refuses_bad_images_and_unknown_people(web):
     add_people(web)
     broken = web.post("/app/compose", artwork_form(images=(io.BytesIO(b"not an image"), "x.png")))
