@@ -431,6 +431,7 @@ class Mastodon(Adapter):
             self.images,
             max_count=int(limits["max_images"] or self.images.max_count),
             max_bytes=int(limits["image_bytes"] or self.images.max_bytes),
+            max_pixels=int(limits["image_pixels"] or self.images.max_pixels),
         )
         return configured
 

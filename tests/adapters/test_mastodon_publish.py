@@ -212,6 +212,7 @@ def test_the_instances_url_weight_is_counted(adapter):
     with MastodonServer({TOKEN: "artist"}, max_characters=100, url_weight=60) as srv:
         configured = adapter.for_account(creds(srv))
         assert configured.url_weight == 60 and configured.text_limit == 100
+        assert configured.images.max_pixels == 33_177_600  # the instance's image_matrix_limit
         assert configured.measure("see https://shop.example.com/x") == len("see ") + 60
         assume_23 = copy.copy(configured)
         assume_23.url_weight = 23
