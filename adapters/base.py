@@ -48,6 +48,9 @@ class ImageLimits:
     max_bytes: int | None = None
     max_pixels: int | None = None  # longest side or total, see each platform's note
     formats: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif")
+    # The platform keeps the uploaded file's metadata, so the credits are embedded in it
+    # (adapters/metadata.py, done by adapters/images.py). False where unknown.
+    keeps_metadata: bool = False
 
 
 @dataclass(frozen=True)

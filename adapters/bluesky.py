@@ -69,6 +69,9 @@ class Bluesky(Adapter):
         max_bytes=2_000_000,
         max_pixels=4000,
         formats=("image/jpeg", "image/png", "image/webp"),
+        # the PDS keeps a blob byte for byte (sync.getBlob returns it: shared/reference/
+        # bluesky-pds.md); the app's CDN serves re-encoded copies
+        keeps_metadata=True,
     )
     alt_text_limit = 2000
     tag_rules = TagRules(inline_hashtags=True)

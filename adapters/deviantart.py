@@ -71,7 +71,9 @@ class DeviantArt(Adapter):
     title_limit = 50
     markup = "html"
     writer = DeviantArtWriter
-    images = ImageLimits(max_count=1, max_bytes=30_000_000)
+    # keeps_metadata: unknown (pages show re-encoded copies; the original is a download only
+    # where the artist allows it); conservatively not
+    images = ImageLimits(max_count=1, max_bytes=30_000_000, keeps_metadata=False)
     supports_alt_text = False
     tag_rules = TagRules(max_count=30, space="_", drop=r"[^A-Za-z0-9_]")
     rating_map = MappingProxyType(

@@ -82,6 +82,7 @@ class Discord(Adapter):
         max_count=10,
         max_bytes=10 * 1024 * 1024,
         formats=("image/jpeg", "image/png", "image/gif", "image/webp"),
+        keeps_metadata=False,  # unknown whether attachments keep XMP: conservative
     )
     alt_text_limit = 1024
     tag_rules = TagRules(supported=False)

@@ -81,6 +81,9 @@ class E621(Adapter):
         max_bytes=100_000_000,
         max_pixels=15_000,
         formats=("image/jpeg", "image/png", "image/gif", "image/webp"),
+        # files are kept and served as uploaded, named by their MD5 (the same file is a 412
+        # duplicate: platforms.md, e621); that nothing is stripped is inferred, unconfirmed
+        keeps_metadata=True,
     )
     supports_alt_text = False
     tag_rules = TagRules(min_count=10, lowercase=True, space="_", drop=r"[\s,*]")

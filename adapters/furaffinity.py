@@ -92,7 +92,8 @@ class FurAffinity(Adapter):
     # protection answers faster posting with a cooldown page.
     min_interval = 90.0
     max_concurrency = 1
-    images = ImageLimits(max_count=1, max_bytes=10_000_000)
+    # keeps_metadata: unknown whether FA serves the file as uploaded; conservatively not
+    images = ImageLimits(max_count=1, max_bytes=10_000_000, keeps_metadata=False)
     supports_alt_text = False
     tag_rules = TagRules(min_count=3, max_joined=500, separator=" ", space="_")
     rating_map = MappingProxyType({"general": "general", "mature": "mature", "adult": "adult"})

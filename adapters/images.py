@@ -5,12 +5,17 @@ by their hash). Otherwise the image is re-encoded, and if need be downscaled, at
 that fits: as PNG first when it has transparency and the site takes PNG, else lossy — WEBP when
 the transparency should survive and the site takes WEBP, or JPEG (transparency flattened onto
 white).
+
+Where the platform keeps file metadata, the credits are written into the file last, after any
+re-encode, without touching the image data (``adapters/metadata.py``); the byte limit holds for
+the file with them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
@@ -19,7 +24,10 @@ from PIL import Image, ImageOps
 
 from adapters.base import ImageLimits
 from adapters.errors import ContentRejected
+from adapters.metadata import FileCredits, MetadataError, embed
 from adapters.publishing import Media
+
+logger = logging.getLogger(__name__)
 
 QUALITY_FLOOR, QUALITY_CEILING = 50, 95
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
@@ -48,6 +56,69 @@ def image_type(media: Media, site_name: str) -> str:
 
 
 def fit_image(
+    media: Media,
+    limits: ImageLimits,
+    site_name: str,
+    *,
+    pixels: PixelRule = "longest_side",
+    originals_within_pixels: bool = True,
+    max_ratio: float | None = None,
+    refuse_animation: bool = False,
+    transparent_webp: bool = True,
+) -> Fitted:
+    """``media`` within ``limits`` (the rules are ``_fit``'s), with ``media.credits`` embedded
+    in the file when the platform keeps file metadata (``limits.keeps_metadata``).
+
+    ``limits.max_bytes`` holds for the file *with* its metadata. Embedding never re-encodes:
+    an original that fits only without the credits is sent without them (its pixels stay the
+    artist's); an image re-encoded anyway is fitted again into what the metadata leaves.
+    A file the credits cannot be written into is sent without them, never refused for it.
+    """
+    rules = {
+        "pixels": pixels,
+        "originals_within_pixels": originals_within_pixels,
+        "max_ratio": max_ratio,
+        "refuse_animation": refuse_animation,
+        "transparent_webp": transparent_webp,
+    }
+    fitted = _fit(media, limits, site_name, **rules)
+    credits = media.credits
+    if not limits.keeps_metadata or credits is None or credits.empty:
+        return fitted
+    embedded = _embedded(fitted, credits, media.filename)
+    if embedded is None or _fits(embedded, limits):
+        return embedded or fitted
+    if fitted.data is media.data:
+        logger.warning(
+            "%s: fits %s only without embedded credits; sent as it is", media.filename, site_name
+        )
+        return fitted
+    room = (limits.max_bytes or 0) - (len(embedded.data) - len(fitted.data))
+    if room > 0:
+        try:
+            refitted = _fit(media, dataclasses.replace(limits, max_bytes=room), site_name, **rules)
+        except ContentRejected:  # fits only without the credits
+            refitted = None
+        embedded = None if refitted is None else _embedded(refitted, credits, media.filename)
+        if embedded is not None and _fits(embedded, limits):
+            return embedded
+    logger.warning("%s: no room for embedded credits on %s", media.filename, site_name)
+    return fitted
+
+
+def _embedded(fitted: Fitted, credits: FileCredits, filename: str) -> Fitted | None:
+    try:
+        return fitted._replace(data=embed(fitted.data, fitted.media_type, credits))
+    except MetadataError as exc:
+        logger.warning("%s: sent without embedded credits: %s", filename, exc)
+        return None
+
+
+def _fits(fitted: Fitted, limits: ImageLimits) -> bool:
+    return limits.max_bytes is None or len(fitted.data) <= limits.max_bytes
+
+
+def _fit(
     media: Media,
     limits: ImageLimits,
     site_name: str,

@@ -65,7 +65,9 @@ class Inkbunny(Adapter):
     has_title = True
     markup = "bbcode"
     writer = InkbunnyWriter
-    images = ImageLimits(max_count=30, max_bytes=200_000_000)
+    # keeps_metadata: unknown (its API tells an "initial" from a "full" file MD5, so files may
+    # be rewritten); conservatively not
+    images = ImageLimits(max_count=30, max_bytes=200_000_000, keeps_metadata=False)
     supports_alt_text = False
     tag_rules = TagRules(min_count=4, separator=",", space="_")
     # Inkbunny has no rating level, only flags: defaults used when the draft gives no flag.

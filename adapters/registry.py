@@ -26,6 +26,7 @@ NOT_PLATFORMS = frozenset(
         "forms",
         "http",
         "images",
+        "metadata",
         "preview",
         "publishing",
         "registry",

@@ -83,7 +83,11 @@ class Telegram(Adapter):
     writer = TelegramWriter
     # max_pixels: width + height (sendPhoto); photos go as JPEG or PNG
     images = ImageLimits(
-        max_count=10, max_bytes=10_000_000, max_pixels=10_000, formats=("image/jpeg", "image/png")
+        max_count=10,
+        max_bytes=10_000_000,
+        max_pixels=10_000,
+        formats=("image/jpeg", "image/png"),
+        keeps_metadata=False,  # sendPhoto recompresses photos (platforms.md, Telegram)
     )
     supports_alt_text = False
     tag_rules = TagRules(supported=False)

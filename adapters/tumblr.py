@@ -66,7 +66,8 @@ class Tumblr(Adapter):
     title_in_text = True
     markup = "npf"
     writer = NpfWriter
-    images = ImageLimits(max_count=30, max_bytes=20_000_000)
+    # keeps_metadata: Tumblr serves re-encoded copies (unconfirmed); conservatively not
+    images = ImageLimits(max_count=30, max_bytes=20_000_000, keeps_metadata=False)
     alt_text_limit = None  # unconfirmed
     tag_rules = TagRules(separator=",", space=" ", drop=r"[,#]")
     rating_map = MappingProxyType(

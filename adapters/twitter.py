@@ -73,6 +73,7 @@ class Twitter(Adapter):
         max_count=4,
         max_bytes=5_000_000,
         formats=("image/jpeg", "image/png", "image/gif", "image/webp"),
+        keeps_metadata=False,  # X re-encodes photos and drops their metadata (unconfirmed)
     )
     alt_text_limit = 1000
     tag_rules = TagRules(inline_hashtags=True)

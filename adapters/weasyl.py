@@ -83,7 +83,9 @@ class Weasyl(Adapter):
     title_limit = 200
     markup = "markdown"
     writer = WeasylWriter
-    images = ImageLimits(max_count=1, max_bytes=50 * 1024 * 1024)
+    # keeps_metadata: submission files are stored and served by their SHA-256 (the same file
+    # twice is refused: platforms.md, Weasyl), so as uploaded; inferred, unconfirmed
+    images = ImageLimits(max_count=1, max_bytes=50 * 1024 * 1024, keeps_metadata=True)
     supports_alt_text = False
     tag_rules = TagRules(min_count=2, lowercase=True, space="_", drop=r"[^A-Za-z0-9_]")
     rating_map = MappingProxyType({"general": 10, "mature": 30, "adult": 40})
