@@ -230,3 +230,21 @@ def embed(data: bytes, media_type: str, credits: FileCredits) -> bytes:
             return image.get_bytes()
     except (RuntimeError, ValueError, OSError) as exc:  # Exiv2's errors arrive as RuntimeError
         raise MetadataError(f"could not write the credits into the file: {exc}") from exc
+
+
+def strip_location(data: bytes, media_type: str) -> bytes:
+    """``data`` without its EXIF GPS block (where a photo of a drawing was taken is nobody's
+    business); only that metadata changes. Raises ``MetadataError`` when Exiv2 refuses."""
+    import pyexiv2
+
+    try:
+        with _LOCK, pyexiv2.ImageData(data) as image:
+            gps = {key: None for key in image.read_exif() if key.startswith("Exif.GPSInfo.")}
+            if not gps:
+                return data
+            image.modify_exif(gps)
+            return image.get_bytes()
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise MetadataError(
+            f"could not remove the location from the {media_type} file: {exc}"
+        ) from exc

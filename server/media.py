@@ -4,7 +4,8 @@ An upload is untrusted bytes. Before anything is kept, it is read with a hard si
 format is recognised from its magic bytes (PNG, JPEG, GIF, WEBP only), its dimensions are checked
 against a pixel budget (decompression bombs), and it is decoded in full so truncated or damaged
 files are refused at upload time rather than when a platform rejects them at delivery. EXIF
-orientation is applied once here so every platform shows the picture the right way up.
+orientation is applied once here so every platform shows the picture the right way up, and an
+EXIF GPS block is removed (metadata only; the image data is not re-encoded for it).
 
 Files live at ``root/<sha[:2]>/<sha>``; the same picture uploaded twice is stored once. Whatever
 goes wrong, nothing is left behind: the bytes are staged in a temporary file inside ``root`` and
@@ -25,6 +26,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from adapters import metadata
+
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
@@ -37,6 +40,7 @@ TEMP_PREFIX = ".upload-"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _ORIENTATION_TAG = 0x0112
+_GPS_IFD_TAG = 0x8825
 
 # Pillow format name -> media type, for the formats we accept.
 MEDIA_TYPES: dict[str, str] = {
@@ -133,6 +137,10 @@ class MediaStore:
                 with _open(tmp_path, fmt, self.max_pixels) as image:
                     width, height = self._decode(image, fmt)
                     rewritten = _apply_orientation(image, fmt, tmp)
+                    located = _has_location(image)
+                if located:
+                    data, width, height = rewritten or (_read_all(tmp), width, height)
+                    rewritten = (_without_location(data, fmt), width, height)
                 if rewritten is not None:
                     data, width, height = rewritten
                     tmp.seek(0)
@@ -294,6 +302,30 @@ def _open(path: Path, fmt: str, max_pixels: int) -> Image.Image:
         logger.debug("%s image failed to open: %s", fmt, exc)
         raise MediaError(
             "corrupt_image", f"The {fmt} image is damaged or incomplete and cannot be read."
+        ) from None
+
+
+def _has_location(image: Image.Image) -> bool:
+    try:
+        return bool(image.getexif().get_ifd(_GPS_IFD_TAG))
+    except Exception:  # EXIF Pillow cannot read: let Exiv2 look (_without_location)
+        return True
+
+
+def _read_all(tmp: typing.BinaryIO) -> bytes:
+    tmp.seek(0)
+    return tmp.read()
+
+
+def _without_location(data: bytes, fmt: str) -> bytes:
+    try:
+        return metadata.strip_location(data, MEDIA_TYPES[fmt])
+    except metadata.MetadataError as exc:
+        logger.info("refusing an image whose location cannot be removed: %s", exc)
+        raise MediaError(
+            "corrupt_image",
+            f"The {fmt} image carries a GPS location that could not be removed; its metadata "
+            "may be damaged. Remove the location and upload it again.",
         ) from None
 
 

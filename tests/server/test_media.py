@@ -193,6 +193,49 @@ def test_orientation_1_keeps_the_original_bytes(store: MediaStore) -> None:
     assert (stored.width, stored.height) == (64, 32)
 
 
+# --- location --------------------------------------------------------------------------------
+
+GPS_IFD = 0x8825
+
+
+def with_gps(exif: Image.Exif) -> Image.Exif:
+    exif[0x010F] = "Camera maker"
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)})
+    return exif
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_the_gps_location_is_removed_without_touching_the_pixels(store: MediaStore, fmt) -> None:
+    options: dict[str, object] = {"exif": with_gps(Image.Exif())}
+    if fmt == "WEBP":
+        options["lossless"] = True
+    data = encode(two_tone(64, 32), fmt, **options)
+    with Image.open(io.BytesIO(data)) as original:
+        assert original.getexif().get_ifd(GPS_IFD)  # the test file really has a location
+        pixels = original.convert("RGBA").tobytes()
+
+    stored = store.save(io.BytesIO(data))
+
+    kept = store.read(stored.sha256)
+    assert stored.sha256 == hashlib.sha256(kept).hexdigest() and stored.size == len(kept)
+    with Image.open(io.BytesIO(kept)) as image:
+        assert not image.getexif().get_ifd(GPS_IFD)
+        assert image.getexif().get(0x010F) == "Camera maker"  # other EXIF stays
+        assert image.convert("RGBA").tobytes() == pixels
+    if fmt == "JPEG":  # the compressed data itself was copied, not re-encoded
+        assert kept[kept.index(b"\xff\xda") :] == data[data.index(b"\xff\xda") :]
+
+
+def test_a_rotated_photo_loses_its_location_too(store: MediaStore) -> None:
+    exif = with_gps(Image.Exif())
+    exif[ORIENTATION] = 6
+    stored = store.save(io.BytesIO(encode(two_tone(64, 32), "JPEG", exif=exif)))
+    assert (stored.width, stored.height) == (32, 64)
+    with Image.open(io.BytesIO(store.read(stored.sha256))) as image:
+        assert not image.getexif().get_ifd(GPS_IFD)
+        assert image.getexif().get(ORIENTATION, 1) == 1
+
+
 # --- refused uploads leave nothing behind --------------------------------------------------
 
 
