@@ -35,7 +35,8 @@ PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 UNREADABLE = (OSError, ValueError, Image.DecompressionBombError)
 
 # How ``ImageLimits.max_pixels`` is read: the longest side, or width + height (Telegram).
-PixelRule = Literal["longest_side", "side_sum"]
+# How ``max_pixels`` reads: the longest side, width + height, or width × height (the area).
+PixelRule = Literal["longest_side", "side_sum", "area"]
 
 
 class Fitted(NamedTuple):
@@ -164,8 +165,8 @@ def _fit(
     if animated and refuse_animation:
         raise ContentRejected(f"{media.filename}: an animation larger than {site_name}'s limit")
 
-    # A side sum must not be exceeded by rounding up; a longest side is hit exactly by rounding.
-    rounding: Callable[[float], int] = math.floor if pixels == "side_sum" else round
+    # A side sum or an area must not be exceeded by rounding up; a longest side is hit exactly.
+    rounding: Callable[[float], int] = math.floor if pixels != "longest_side" else round
     with Image.open(io.BytesIO(media.data)) as source:
         source.seek(0)
         img = ImageOps.exif_transpose(source)
@@ -225,6 +226,8 @@ def fit_media(media: Media, limits: ImageLimits, site_name: str, **rules: Any) -
 def _pixel_scale(width: int, height: int, max_pixels: int | None, rule: PixelRule) -> float:
     if not max_pixels:
         return 1.0
+    if rule == "area":
+        return min(1.0, math.sqrt(max_pixels / (width * height)))
     size = width + height if rule == "side_sum" else max(width, height)
     return min(1.0, max_pixels / size)
 

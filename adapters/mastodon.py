@@ -45,6 +45,7 @@ from adapters.errors import (
     TransientError,
 )
 from adapters.http import may_have_reached
+from adapters.images import fit_media
 from adapters.publishing import (
     Checkpoint,
     CredentialsUpdate,
@@ -83,7 +84,7 @@ class Mastodon(Adapter):
     images = ImageLimits(
         max_count=4,
         max_bytes=16_000_000,
-        max_pixels=8_300_000,
+        max_pixels=8_300_000,  # width × height (the instance's image_matrix_limit)
         formats=("image/jpeg", "image/png", "image/gif", "image/webp", "image/heif", "image/avif"),
         keeps_metadata=False,  # Mastodon strips metadata when it processes media (unconfirmed)
     )
@@ -211,7 +212,8 @@ class Mastodon(Adapter):
         processing = [str(i) for i in progress.get("media_processing") or []]
         if progress.get("status_id"):
             return media_ids
-        for image in job.images[len(media_ids) :]:
+        for original in job.images[len(media_ids) :]:
+            image = fit_media(original, self.images, self.name, pixels="area")
             media = api.call(
                 api.client.media_post,
                 image.data,

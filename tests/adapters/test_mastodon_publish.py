@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
+import random
 import subprocess
 import sys
 import time
@@ -228,6 +229,37 @@ def test_the_instances_url_weight_is_counted(adapter):
         assert [s["_text"] for s in srv.statuses] == [fitted["text"]]
 
 
+def noise_png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", size, random.Random(7).randbytes(size[0] * size[1] * 3)).save(
+        buffer, "PNG"
+    )
+    return buffer.getvalue()
+
+
+def test_images_are_fitted_to_the_instances_size_and_pixel_limits(adapter):
+    """An instance with a 150 kB file limit and a 40,000-pixel matrix limit: a 300x200 noise
+    PNG (about 180 kB, 60,000 pixels) is refused there as it is, and arrives fitted."""
+    data = noise_png((300, 200))
+    assert len(data) > 150_000
+    big = Media(data, "image/png", "noise.png", 300, 200, "noise")
+    with MastodonServer(
+        {TOKEN: "artist"}, image_size_limit=150_000, image_matrix_limit=40_000
+    ) as srv:
+        with pytest.raises(ContentRejected, match="File size"):
+            adapter.publish(make_job(srv, plain_post(), (big,)), Saved())
+        configured = adapter.for_account(creds(srv))
+        assert (configured.images.max_bytes, configured.images.max_pixels) == (150_000, 40_000)
+        configured.publish(make_job(srv, plain_post(), (big,), key="k2"), Saved())
+        [status] = srv.statuses
+        sent = srv.requests_to("POST", "/api/v2/media")[-1].files["file"]["data"]
+        assert len(sent) <= 150_000
+        with Image.open(io.BytesIO(sent)) as image:
+            assert image.width * image.height <= 40_000
+            assert abs(image.width / image.height - 1.5) < 0.02  # aspect ratio kept
+        assert status["media_attachments"][0]["description"] == "noise"
+
+
 def test_media_answered_202_is_polled_until_processed(server, adapter):
     server.processing_polls = 2
     saved = Saved()
@@ -428,10 +460,17 @@ def test_validation_error_is_rejected_with_the_servers_message(server, adapter):
     assert "422" in refused.value.message
 
 
-def test_unsupported_media_is_rejected(server, adapter):
+def test_unsupported_media_is_rejected_before_anything_is_sent(server, adapter):
     odd = Media(b"%PDF-1.4", "application/pdf", "a.pdf", 1, 1, "")
-    with pytest.raises(ContentRejected, match="File content type is invalid"):
+    with pytest.raises(ContentRejected, match=r"a\.pdf: not an image Mastodon takes"):
         adapter.publish(make_job(server, plain_post(), (odd,)), Saved())
+    assert server.requests == []
+
+
+def test_media_the_server_refuses_is_rejected_with_its_reason(server, adapter):
+    server.image_size_limit = 10  # the instance's upload check, below what we were told
+    with pytest.raises(ContentRejected, match="File size must be less than 10 Bytes"):
+        adapter.publish(make_job(server, plain_post(), IMAGES), Saved())
 
 
 def test_too_large_is_rejected(server, adapter):

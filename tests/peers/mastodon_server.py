@@ -93,6 +93,8 @@ class MastodonServer(RecordingMixin, LoopbackServer):
         domain: str | None = None,
         max_characters: int = 500,
         url_weight: int = 23,
+        image_size_limit: int = 16_777_216,
+        image_matrix_limit: int = 33_177_600,
         processing_polls: int = 0,
         fail_ratio: float = 0.0,
         ambiguous_ratio: float = 0.0,
@@ -108,6 +110,7 @@ class MastodonServer(RecordingMixin, LoopbackServer):
         self.domain = domain
         self.max_characters = max_characters
         self.url_weight = url_weight  # the instance's characters_reserved_per_url
+        self.image_size_limit, self.image_matrix_limit = image_size_limit, image_matrix_limit
         self.processing_polls = processing_polls  # 202 + this many 206 answers per upload
         self.fail_ratio, self.ambiguous_ratio, self.delay = fail_ratio, ambiguous_ratio, delay
         self.rate_limit_ratio = rate_limit_ratio
@@ -327,8 +330,8 @@ class MastodonServer(RecordingMixin, LoopbackServer):
                         "video/mp4",
                     ],
                     "description_limit": 1500,
-                    "image_size_limit": 16777216,
-                    "image_matrix_limit": 33177600,
+                    "image_size_limit": self.image_size_limit,
+                    "image_matrix_limit": self.image_matrix_limit,
                     "video_size_limit": 103809024,
                     "video_frame_rate_limit": 120,
                     "video_matrix_limit": 8294400,
@@ -407,6 +410,10 @@ class MastodonServer(RecordingMixin, LoopbackServer):
             return _error(422, "Validation failed: File can't be blank")
         if not upload["content_type"].startswith(("image/", "video/", "audio/")):
             return _error(422, "Validation failed: File content type is invalid, File is invalid")
+        if len(upload["data"]) > self.image_size_limit:
+            return _error(
+                422, f"Validation failed: File size must be less than {self.image_size_limit} Bytes"
+            )
         media_id = str(next(self._ids))
         host = self._host()
         focus = (record.form.get("focus") or [None])[0]
