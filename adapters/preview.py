@@ -8,6 +8,7 @@ the dotted field to blame. A post that does not fit one platform is that platfor
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from adapters.draft import PreviewRequest, validate
 from adapters.errors import InvalidHandle, UnknownPerson, UnknownPlatform
 from adapters.registry import get, platform_ids
 from adapters.text.nodes import Inline, Link, PersonRef, Styled
-from adapters.text.template import parse
+from adapters.text.template import CREDITS_SLOT, escape_template, parse
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +85,69 @@ def prepare(payload: Mapping[str, Any]) -> tuple[PreviewRequest, list[Adapter]]:
 
 
 def render_preview(
-    payload: Mapping[str, Any], adapters: Mapping[str, Adapter] | None = None
+    payload: Mapping[str, Any],
+    adapters: Mapping[str, Adapter] | None = None,
+    *,
+    also_on: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """One result per platform; ``adapters`` replaces a platform's default adapter (e.g. one
-    configured with a Mastodon instance's own limits)."""
+    configured with a Mastodon instance's own limits). ``also_on`` asks for the closing link
+    to the canonical page (see ``with_also_on``); each result then says ``also_on``."""
     request, targets = prepare(payload)
     chosen = [(adapters or {}).get(adapter.id, adapter) for adapter in targets]
-    return {
-        adapter.id: adapter.render(request.artwork, request.people, request.options.get(adapter.id))
-        for adapter in chosen
-    }
+    results = {}
+    for adapter in chosen:
+        options = request.options.get(adapter.id)
+        result = adapter.render(request.artwork, request.people, options)
+        if also_on:
+            result = with_also_on(adapter, request, options, result)
+        results[adapter.id] = result
+    return results
+
+
+ALSO_ON_LABEL = "All copies & credits:"
+
+
+def with_also_on(
+    adapter: Adapter, request: PreviewRequest, options: Any, plain: dict[str, Any]
+) -> dict[str, Any]:
+    """``plain`` with a last line "All copies & credits: <canonical url>" after the credits.
+
+    The line goes through the template like the artist's own text, so each platform writes the
+    link in its own syntax and the fitter counts it against the limit. It is added only when
+    it costs nothing else: if the post would then need shortening, dropped hashtags or another
+    reply, or already links the canonical page (a shortened body ends with that link), the
+    result is ``plain`` with ``also_on: false`` and a warning saying why — an earlier copy is
+    better left alone than edited into a worse post.
+    """
+    url = request.artwork.canonical_url
+
+    def left_out(reason: str) -> dict[str, Any]:
+        logger.info("%s: 'also on' link left out: %s", adapter.id, reason)
+        warnings = [*plain.get("warnings", ()), f"'also on' link left out: {reason}"]
+        return {**plain, "also_on": False, "warnings": warnings}
+
+    if not plain.get("ok"):
+        return {**plain, "also_on": False}
+    if not url:
+        return left_out("the artwork has no canonical page")
+    if url in json.dumps(plain, default=str):
+        return left_out("the post already links the canonical page")
+    description = request.artwork.description
+    has_slot = any(block.kind == "credits_slot" for block in parse(description))
+    line = f"{escape_template(ALSO_ON_LABEL)} {url}"
+    slot = "" if has_slot else CREDITS_SLOT + "\n\n"  # the credits first, then the line
+    extended = f"{description}\n\n{slot}{line}"
+    linked = adapter.render(
+        request.artwork.model_copy(update={"description": extended}), request.people, options
+    )
+    if not linked.get("ok"):
+        return left_out(str(linked.get("error") or "the post would not fit"))
+    extra = [w for w in linked.get("warnings", ()) if w not in plain.get("warnings", ())]
+    if extra:
+        return left_out(f"it does not fit without changing the post ({'; '.join(extra)})")
+    if len(linked.get("replies") or ()) != len(plain.get("replies") or ()):
+        return left_out("it would need another reply in the thread")
+    if url not in json.dumps(linked, default=str):
+        return left_out("the line was cut to fit")
+    return {**linked, "also_on": True}

@@ -4,15 +4,26 @@ When what a post shows changes (its text, credits, rating or tags, or a credited
 name or handles), the artwork's revision goes up and every posted copy on a platform that can
 edit gets an edit delivery through the normal engine (retries, pacing, leases). Copies on
 platforms that cannot edit stay at their old revision: they are "stale", and the canonical
-page and the extension show the current credits instead.
+page and the extension show the current credits instead — unless the artist opted in to
+delete-and-repost for the artwork (``repost_stale``): then a platform that can delete gets a
+``kind="repost"`` delivery, which posts the current version first and only then deletes the
+old post (``server.delivery.repost``). The new post becomes a new ``Copy``; the old one is
+marked ``source="replaced"`` once it is gone, so that its URL still resolves to the work in
+the registry.
+
+"Also on" links (``also_on_links``): once no post delivery of the artwork is still pending,
+each editable copy that does not link the canonical page yet gets a ``kind="links"``
+delivery, an edit whose render ends with that link. Renders made from then on (the last
+post, later edits and reposts) carry the link themselves.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters import registry
@@ -21,12 +32,14 @@ from server.models import Artwork, Copy, Credit, Delivery, Person, utcnow
 log = logging.getLogger(__name__)
 
 PENDING = ("scheduled", "retry_wait", "needs_attention")
+TERMINAL = ("posted", "failed", "cancelled")
+REPOST = "repost"  # the key of a repost's own state in ``Delivery.progress``
 
 
 @dataclass(frozen=True)
 class CopyState:
     copy: Copy
-    state: str  # synced | updating | stale | failed
+    state: str  # synced | updating | stale | failed | reposting | replaced
 
 
 def content_changed(session: Session, artwork: Artwork) -> list[Delivery]:
@@ -44,7 +57,10 @@ def catch_up(session: Session, post: Delivery) -> Delivery | None:
     """Queue an edit that brings ``post``'s copy to the artwork's current revision (None where
     the platform cannot edit: that copy stays stale)."""
     artwork = post.artwork
-    if not registry.get(post.account.platform).supports_edit:
+    adapter = registry.get(post.account.platform)
+    if not adapter.supports_edit:
+        if artwork.repost_stale and adapter.supports_delete:
+            return queue_repost(session, post)
         return None
     _supersede(session, post)
     edit = Delivery(
@@ -98,8 +114,18 @@ def copy_states(artwork: Artwork) -> list[CopyState]:
     """Each copy's sync state, for the artwork page and the API."""
     states = []
     for copy in artwork.copies:
+        if copy.source == "replaced":
+            states.append(CopyState(copy, "replaced"))
+            continue
         if copy.synced_revision >= artwork.revision:
             states.append(CopyState(copy, "synced"))
+            continue
+        reposts = [d for d in artwork.deliveries if d.kind == "repost" and _replaces(d, copy)]
+        if reposts and (latest := reposts[-1]).state != "cancelled":
+            if latest.state in ("failed", "needs_attention"):
+                states.append(CopyState(copy, "failed"))
+            else:  # queued, running, or its new post is up and the old one is being deleted
+                states.append(CopyState(copy, "reposting"))
             continue
         edits = [
             d
@@ -116,3 +142,216 @@ def copy_states(artwork: Artwork) -> list[CopyState]:
         else:
             states.append(CopyState(copy, "stale"))
     return states
+
+
+# -- delete-and-repost ----------------------------------------------------------------------
+
+
+def _replaces(repost: Delivery, copy: Copy) -> bool:
+    old = (repost.progress or {}).get(REPOST, {}).get("old") or {}
+    return old.get("copy_id") == copy.id
+
+
+def new_post_of(delivery: Delivery) -> dict[str, Any] | None:
+    """What a repost has already posted ({"remote_id", "url"}), or None before that step."""
+    return (delivery.progress or {}).get(REPOST, {}).get("new")
+
+
+def live_copy(session: Session, artwork: Artwork, account_id: int) -> Copy | None:
+    """The newest copy Creditline posted on this account (a repost's new post once it is up)."""
+    return session.scalar(
+        select(Copy)
+        .join(Delivery, Copy.delivery_id == Delivery.id)
+        .where(
+            Copy.artwork_id == artwork.id,
+            Delivery.account_id == account_id,
+            Copy.source == "delivery",
+        )
+        .order_by(Copy.id.desc())
+        .limit(1)
+    )
+
+
+def queue_repost(session: Session, post: Delivery) -> Delivery | None:
+    """Queue a delete-and-repost of the account's live copy if it is behind (None otherwise).
+
+    One repost per account at a time until its new post is up: a waiting one that never ran
+    is replaced (each repost renders the artwork as it is when it runs); one that is running
+    renders the current artwork anyway and catches up when it records its new post.
+    """
+    artwork, account = post.artwork, post.account
+    copy = live_copy(session, artwork, account.id)
+    if copy is None or copy.synced_revision >= artwork.revision:
+        return None
+    for other in _reposts(session, artwork.id, account.id):
+        if other.state in TERMINAL or new_post_of(other) is not None:
+            continue  # done, or only deleting its own old post now
+        if other.revision == artwork.revision and _replaces(other, copy):
+            return None  # already queued for this revision
+        if not _cancel_unstarted(session, other):
+            log.info("repost %s is running; it renders the current artwork", other.id)
+            return None
+    taken = session.scalar(
+        select(Delivery.id).where(
+            Delivery.artwork_id == artwork.id,
+            Delivery.account_id == account.id,
+            Delivery.kind == "repost",
+            Delivery.revision == artwork.revision,
+        )
+    )
+    if taken is not None:  # e.g. the artist turned the opt-in off and on again
+        log.info("repost for revision %s already exists (delivery %s)", artwork.revision, taken)
+        return None
+    source = session.get(Delivery, copy.delivery_id)
+    repost = Delivery(
+        artwork=artwork,
+        account=account,
+        kind="repost",
+        revision=artwork.revision,
+        state="scheduled",
+        scheduled_at=utcnow(),
+        # its own key, made once: Bluesky's record key of the new post, so a retry can
+        # only ever meet the same record
+        idempotency_key=registry.get(account.platform).new_idempotency_key(),
+        remote_id=copy.remote_id,
+        remote_url=copy.url,
+        progress={
+            REPOST: {
+                "old": {
+                    "copy_id": copy.id,
+                    "remote_id": copy.remote_id,
+                    "url": copy.url,
+                    # what the old post's delivery saved (thread parts), for its deletion
+                    "progress": _own_progress(source.progress if source else {}),
+                }
+            }
+        },
+    )
+    session.add(repost)
+    log.info("artwork %s: repost of %s queued", artwork.id, copy.url)
+    return repost
+
+
+def _own_progress(progress: dict[str, Any] | None) -> dict[str, Any]:
+    """An adapter's saved ids, without the engine's own keys."""
+    return {k: v for k, v in (progress or {}).items() if k not in (REPOST, "also_on")}
+
+
+def _reposts(session: Session, artwork_id: int, account_id: int) -> list[Delivery]:
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.artwork_id == artwork_id,
+                Delivery.account_id == account_id,
+                Delivery.kind == "repost",
+            )
+            .order_by(Delivery.id)
+        )
+    )
+
+
+def _cancel_unstarted(session: Session, delivery: Delivery) -> bool:
+    """Cancel a repost that no worker ever took, in one conditional statement: a worker's
+    claim in between wins (a repost that may have posted must finish its swap)."""
+    done = session.execute(
+        update(Delivery)
+        .where(
+            and_(
+                Delivery.id == delivery.id,
+                Delivery.state.in_(PENDING),
+                Delivery.attempts == 0,
+            )
+        )
+        .values(state="cancelled", last_error="superseded by a newer repost", updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    return done == 1
+
+
+def repost_opted(session: Session, artwork: Artwork, enabled: bool) -> list[Delivery]:
+    """The artist turned delete-and-repost on (stale copies are queued now) or off (reposts
+    that never ran are cancelled; one that is running finishes its swap)."""
+    if enabled:
+        posted = [d for d in artwork.deliveries if d.kind == "post" and d.state == "posted"]
+        cannot_edit = [p for p in posted if not registry.get(p.account.platform).supports_edit]
+        return [r for post in cannot_edit if (r := catch_up(session, post)) is not None]
+    for delivery in artwork.deliveries:
+        if delivery.kind == "repost" and new_post_of(delivery) is None:
+            _cancel_unstarted(session, delivery)
+    return []
+
+
+# -- "also on" links --------------------------------------------------------------------------
+
+
+def links_due(artwork: Artwork, rendering: Delivery | None = None) -> bool:
+    """Whether renders now end with the link to the canonical page: the artist opted in and
+    no post delivery is still pending (``rendering``, a post being rendered, is the last)."""
+    if not artwork.also_on_links:
+        return False
+    posts = [d for d in artwork.deliveries if d.kind == "post"]
+    others = [d for d in posts if d is not rendering]
+    if any(d.state not in TERMINAL for d in others):
+        return False
+    return rendering is not None or any(d.state == "posted" for d in posts)
+
+
+def queue_links(session: Session, artwork: Artwork) -> list[Delivery]:
+    """Once links are due: one ``links`` edit per editable copy that does not show them."""
+    if not links_due(artwork):
+        return []
+    queued = []
+    for post in [d for d in artwork.deliveries if d.kind == "post" and d.state == "posted"]:
+        if not registry.get(post.account.platform).supports_edit or _shows_links(artwork, post):
+            continue
+        related = [
+            d
+            for d in artwork.deliveries
+            if d.account_id == post.account_id and d.kind in ("edit", "links")
+        ]
+        if any(d.state in ("scheduled", "retry_wait") for d in related):
+            continue  # a waiting edit renders with the link when it runs
+        if any(d.kind == "links" and d.revision == artwork.revision for d in related):
+            continue
+        links = Delivery(
+            artwork=artwork,
+            account=post.account,
+            kind="links",
+            revision=artwork.revision,
+            state="scheduled",
+            scheduled_at=utcnow(),
+            idempotency_key=f"{post.idempotency_key}:l{artwork.revision}"[:64],
+            remote_id=post.remote_id,
+            remote_url=post.remote_url,
+            progress=_own_progress(post.progress),
+        )
+        session.add(links)
+        queued.append(links)
+    if queued:
+        log.info("artwork %s: %d 'also on' edits queued", artwork.id, len(queued))
+    return queued
+
+
+def _shows_links(artwork: Artwork, post: Delivery) -> bool:
+    """Whether the last content written to ``post``'s copy ended with the link (the runner
+    notes ``also_on`` in each delivery's progress when it renders)."""
+    written = [
+        d
+        for d in artwork.deliveries
+        if d.account_id == post.account_id
+        and d.remote_id == post.remote_id
+        and d.kind in ("post", "edit", "links")
+        and d.state == "posted"
+    ]
+    if not written:
+        return False
+    last = max(written, key=lambda d: (d.updated_at, d.id))
+    return bool((last.progress or {}).get("also_on"))
+
+
+def post_recorded(session: Session, delivery: Delivery) -> None:
+    """A post delivery just became a copy: catch it up, and add the links if now due."""
+    if delivery.revision < delivery.artwork.revision:  # changed while this was being posted
+        catch_up(session, delivery)
+    queue_links(session, delivery.artwork)

@@ -269,12 +269,10 @@ def record_posted(
     delivery.remote_url = url
     delivery.last_error = None
     delivery.outcome_unknown = False
-    if delivery.kind == "edit":
+    if delivery.kind in ("edit", "links"):
         _record_edited(session, delivery)
         return
     artwork = delivery.artwork
-    if delivery.revision < artwork.revision:  # changed while this was being posted
-        sync.catch_up(session, delivery)
     session.add(
         Copy(
             artwork_id=delivery.artwork_id,
@@ -286,9 +284,68 @@ def record_posted(
             synced_revision=delivery.revision,  # the revision this post was rendered from
         )
     )
+    session.flush()  # the copy is what a catch-up repost replaces
+    sync.post_recorded(session, delivery)
     if artwork.published_at is None:
         artwork.published_at = now
     attribution.published(session, artwork)  # fingerprinted into the registry on its next sync
+
+
+def record_reposted(
+    session: Session,
+    delivery_id: int,
+    worker: str,
+    remote_id: str,
+    url: str,
+    now: dt.datetime,
+    lease_seconds: float,
+) -> Delivery:
+    """A repost's new post is up: remember it (so no retry posts it again) and make it the
+    artwork's copy on this account, in one transaction that still holds the lease."""
+    delivery = session.scalar(select(Delivery).where(_owned(delivery_id, worker)).with_for_update())
+    if delivery is None:
+        raise LeaseLost(f"delivery {delivery_id} is no longer held by {worker}")
+    progress = dict(delivery.progress or {})
+    state = dict(progress.get(sync.REPOST) or {})
+    state["new"] = {"remote_id": remote_id, "url": url}
+    progress[sync.REPOST] = state
+    rendered = int(state.get("rendered") or delivery.revision)
+    delivery.progress = progress
+    delivery.remote_id, delivery.remote_url = remote_id, url
+    delivery.outcome_unknown = False
+    delivery.updated_at = now
+    delivery.lease_expires_at = now + dt.timedelta(seconds=lease_seconds)
+    session.add(
+        Copy(
+            artwork_id=delivery.artwork_id,
+            url=url,
+            platform=delivery.account.platform,
+            remote_id=remote_id,
+            source="delivery",
+            delivery_id=delivery.id,
+            synced_revision=rendered,
+        )
+    )
+    session.flush()
+    if rendered < delivery.artwork.revision:  # changed again while this was being posted
+        sync.catch_up(session, delivery)
+    return delivery
+
+
+def record_replaced(session: Session, delivery: Delivery, now: dt.datetime) -> None:
+    """The old post of a repost is deleted: the repost is done. The old copy stays, marked
+    ``replaced``, so the registry still knows whose work its URL showed."""
+    progress = dict(delivery.progress or {})
+    state = dict(progress.get(sync.REPOST) or {})
+    state["deleted"] = True
+    progress[sync.REPOST] = state
+    delivery.progress = progress
+    delivery.state = "posted"
+    delivery.last_error = None
+    delivery.outcome_unknown = False
+    old = session.get(Copy, (state.get("old") or {}).get("copy_id") or -1)
+    if old is not None:
+        old.source = "replaced"
 
 
 def _record_edited(session: Session, delivery: Delivery) -> None:

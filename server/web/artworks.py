@@ -1,5 +1,6 @@
 """The artwork page: its images, the link to its canonical attribution page, credit editing,
-and its deliveries (each target's status, with retry, cancel and reschedule)."""
+its deliveries (each target's status, with retry, cancel and reschedule), where its copies
+are and whether each shows the current credits, and the two sync opt-ins."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pydantic
 from flask import Response, abort, flash, redirect, request, url_for
 
-from server import artworks, db, directory, uploads
+from server import artworks, db, directory, sync, uploads
 from server.schemas import ArtworkFields
 from server.web.common import bp, current_user, errors_of, render
 from server.web.compose import _queue
@@ -31,10 +32,12 @@ def _page(artwork: artworks.Artwork, form: ArtworkForm, errors: dict[str, str], 
     context = form_context(form, artwork, errors=errors)
     context.update(
         deliveries=[describe(d, user) for d in artwork.deliveries],
+        copies=sync.copy_states(artwork),
         people=directory.list_people(session, user),
         accounts=owned_accounts(session, user),
         canonical=canonical_path(artwork.public_id),
     )
+    context["copy_states"] = COPY_STATES
     return render("web/artwork.html", status, **context)
 
 
@@ -99,6 +102,32 @@ def artwork_credits(artwork_id: int) -> Any:
         return _page(art, form, errors, 400)
     session.commit()
     flash("Credits saved. Posts already made keep their text until attribution sync updates them.")
+    return redirect(url_for("web.artwork", artwork_id=art.id))
+
+
+COPY_STATES = {
+    "synced": "Shows the current credits.",
+    "updating": "An edit with the current credits is on its way.",
+    "stale": "Shows older credits: this site cannot edit posts. The canonical page and the "
+    "extension show the current ones.",
+    "failed": "Updating this copy needs you: see its delivery above.",
+    "reposting": "Being replaced: the new post goes up first, then this one is deleted.",
+    "replaced": "Deleted after its new post went up; its address still leads to this work.",
+}
+
+
+@bp.post("/artworks/<int:artwork_id>/sync")
+def artwork_sync(artwork_id: int) -> Any:
+    """The two opt-ins; a checkbox left unticked is not sent, so both are always set here."""
+    art = _get(artwork_id)
+    data = ArtworkFields(
+        repost_stale=request.form.get("repost_stale") == "on",
+        also_on_links=request.form.get("also_on_links") == "on",
+    )
+    session = db.session()
+    artworks.apply(session, current_user(), art, data)
+    session.commit()
+    flash("Sync settings saved.")
     return redirect(url_for("web.artwork", artwork_id=art.id))
 
 
