@@ -86,6 +86,7 @@ def document(session: Session, artwork: Artwork, public_url: str) -> dict[str, A
         "copies": [
             {"url": c.url, "platform": c.platform, "source": c.source}
             for c in artwork.copies
+            if c.source != "replaced"  # deleted by a repost; its URL still resolves to the work
             if is_web_url(c.url)
         ],
         "review": "under_review" if conflicts else "none",

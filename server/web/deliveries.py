@@ -44,6 +44,15 @@ class DeliveryView:
     local_input: str
 
 
+# What a delivery of each kind does to its copy, in the explanation's words.
+KIND_VERBS = {
+    "post": "posted",
+    "edit": "updated",
+    "repost": "reposted",
+    "links": "updated with the link to all copies",
+}
+
+
 def _platform_name(platform: str) -> str:
     try:
         return registry.get(platform).name
@@ -69,14 +78,16 @@ def explain(delivery: Delivery, user: User) -> str:
     error = (delivery.last_error or "").strip()
     if delivery.cancel_requested and delivery.state in IN_FLIGHT:
         return "Cancelling: it stops before its next step."
+    verb = KIND_VERBS.get(delivery.kind, KIND_VERBS["post"])
     match delivery.state:
         case "scheduled":
-            return f"Will be posted at {at}.{paused}"
+            return f"Will be {verb} at {at}.{paused}"
         case "claimed" | "uploading" | "publishing":
-            return "Being posted right now."
+            return f"Being {verb} right now."
         case "posted":
             done = local(delivery.updated_at, zone)
-            return f"Posted {done:%Y-%m-%d %H:%M} {done.tzname()}." if done else "Posted."
+            word = verb.capitalize()
+            return f"{word} {done:%Y-%m-%d %H:%M} {done.tzname()}." if done else f"{word}."
         case "retry_wait":
             reason = error or "no reason given"
             return f"The last try did not work ({reason}). Next try at {at}.{paused}"

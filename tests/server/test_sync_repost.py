@@ -85,6 +85,9 @@ def test_bluesky_repost_replaces_the_stale_record(app, client, on_bluesky, blues
     # The old URL still leads to the work in the registry.
     public_id = artist.get(f"/api/v1/artworks/{artwork['id']}").json["public_id"]
     assert works_at(client, old_copy["url"]) == [public_id]
+    # ...but the canonical page lists only copies that are still up.
+    work = client.get(f"/api/v1/works/{public_id}").json
+    assert [c["url"] for c in work["copies"]] == [listed[1]["url"]]
     assert attempt(app) == []  # nothing left to do
 
 
