@@ -268,7 +268,11 @@ class Bluesky(Adapter):
         *,
         update_credentials: CredentialsUpdate | None = None,
     ) -> None:
+        """Delete the post and the credits thread Creditline made under it (newest part first:
+        a post never stays up without its credits while the thread is taken down)."""
         with _Connection(credentials, update_credentials) as conn:
+            for uri in reversed(conn.own_replies(remote_id)):
+                conn.delete_post(uri)
             conn.delete_post(remote_id)
 
     def check_auth(
@@ -614,15 +618,36 @@ class _Connection:
 
     def get_post(self, rkey: str) -> dict[str, str] | None:
         """{"uri", "cid"} of this account's post with record key ``rkey``, or None."""
+        found = self._get_record(rkey)
+        return None if found is None else {"uri": found["uri"], "cid": found["cid"]}
+
+    def _get_record(self, rkey: str) -> dict[str, Any] | None:
         try:
-            found = self.query(
-                "com.atproto.repo.getRecord", {"repo": self.did, "collection": POST, "rkey": rkey}
+            return dict(
+                self.query(
+                    "com.atproto.repo.getRecord",
+                    {"repo": self.did, "collection": POST, "rkey": rkey},
+                )
             )
         except ContentRejected as exc:
             if "RecordNotFound" in exc.message:
                 return None
             raise
-        return {"uri": found["uri"], "cid": found["cid"]}
+
+    def own_replies(self, uri: str) -> list[str]:
+        """The URIs of the thread Creditline posted under ``uri``, in order: its replies sit at
+        record keys derived from the post's (``reply_key``), so no AppView is needed."""
+        _, _, rkey = split_uri(uri)
+        if not is_tid(rkey):
+            return []
+        out: list[str] = []
+        for index in range(MAX_REPLIES):
+            found = self._get_record(reply_key(rkey, index))
+            root = ((found or {}).get("value") or {}).get("reply", {}).get("root", {})
+            if found is None or not str(root.get("uri") or "").endswith(f"/{POST}/{rkey}"):
+                break
+            out.append(str(found["uri"]))
+        return out
 
     def create_post(self, rkey: str, record: Mapping[str, Any]) -> dict[str, str]:
         """Create-only write at ``rkey``: never overwrites, never makes a second post."""

@@ -614,6 +614,19 @@ def test_delete(pds, alice, fresh):
         ADAPTER.delete(f"at://{alice.did}/app.bsky.feed.post/{bsky.new_key()}", store.credentials)
 
 
+def test_delete_takes_the_credits_thread_too(pds, fresh):
+    account, store = fresh
+    unrelated = publish(job(store, text_post("another post")))
+    replies = [{"text": "part two", "facets": []}, {"text": "part three", "facets": []}]
+    result = publish(job(store, text_post("part one", replies)))
+    assert len(pds.list_posts(account.did)) == 4
+    ADAPTER.delete(result.remote_id, store.credentials)
+    for uri in [result.remote_id, *result.extra["replies"]]:
+        assert pds.get_record(uri) is None
+    assert [p["uri"] for p in pds.list_posts(account.did)] == [unrelated.remote_id]
+    ADAPTER.delete(result.remote_id, store.credentials)  # already gone: no error
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
