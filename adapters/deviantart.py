@@ -22,6 +22,8 @@ Creditline), ``client_id`` and ``client_secret`` (the registered application; se
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import importlib.metadata
 import json
 import logging
@@ -251,8 +253,11 @@ class DeviantArt(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
     ) -> list[Published]:
-        """The account's gallery ("All"), newest first, mature deviations included."""
+        """The account's gallery ("All"), newest first, mature deviations included, with each
+        page's descriptions and tags from ``/deviation/metadata``; paging stops at the first
+        deviation published before ``since``."""
         out: list[Published] = []
         with _Api.open(self, credentials, update_credentials) as api:
             me = _field(api.call("GET", "/user/whoami"), "username", "user/whoami")
@@ -269,15 +274,37 @@ class DeviantArt(Adapter):
                     },
                 )
                 results = _field(answer, "results", "gallery/all")
-                out.extend(self._from_gallery(d) for d in results)
-                if not results or not answer.get("has_more"):
+                kept = [d for d in results if not _before(d.get("published_time"), since)]
+                metadata = self._metadata_of(api, [str(d["deviationid"]) for d in kept])
+                out.extend(
+                    self._from_gallery(d, metadata.get(str(d["deviationid"]), {})) for d in kept
+                )
+                if len(kept) < len(results) or not results or not answer.get("has_more"):
                     break
                 offset = int(answer.get("next_offset") or offset + len(results))
         return out[:limit]
 
-    def _from_gallery(self, deviation: Mapping[str, Any]) -> Published:
+    def _metadata_of(self, api: _Api, ids: list[str]) -> dict[str, Mapping[str, Any]]:
+        """``GET /deviation/metadata`` (at most 50 ids a call): description (HTML) and tags."""
+        found: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(ids), 50):
+            answer = api.call(
+                "GET",
+                "/deviation/metadata",
+                params={"deviationids[]": ids[start : start + 50], "mature_content": "true"},
+            )
+            for item in _field(answer, "metadata", "deviation/metadata"):
+                if isinstance(item, dict) and item.get("deviationid"):
+                    found[str(item["deviationid"])] = item
+        return found
+
+    def _from_gallery(
+        self, deviation: Mapping[str, Any], metadata: Mapping[str, Any] | None = None
+    ) -> Published:
         content = deviation.get("content") or {}
-        return _published(
+        metadata = metadata or {}
+        description = str(metadata.get("description") or "")
+        published = _published(
             str(deviation["deviationid"]),
             str(deviation.get("url") or ""),
             {
@@ -287,6 +314,20 @@ class DeviantArt(Adapter):
                 "published_time": deviation.get("published_time"),
             },
         )
+        if not metadata:
+            return published
+        tags = [
+            str(t.get("tag_name"))
+            for t in metadata.get("tags") or ()
+            if isinstance(t, dict) and t.get("tag_name")
+        ]
+        extra = {
+            **published.extra,
+            "html": description,
+            "description": _text_of(description),
+            "tags": tags,
+        }
+        return Published(published.remote_id, published.url, extra)
 
     def parse_url(self, url: str) -> str | None:
         parts = urlsplit(url.strip())
@@ -307,6 +348,19 @@ ART_PATH = re.compile(r"/[A-Za-z0-9\-]+/art/(?:[^/]*-)?(?P<id>[0-9]+)")
 OLD_ART_PATH = re.compile(r"/art/(?:[^/]*-)?(?P<id>[0-9]+)")
 DEVIATION_PATH = re.compile(r"/deviation/(?P<id>[0-9]+)")
 UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+
+
+def _before(value: Any, since: dt.datetime | None) -> bool:
+    """Whether a ``published_time`` (Unix seconds, as a string) is older than ``since``."""
+    if since is None or not str(value or "").isdigit():
+        return False
+    return dt.datetime.fromtimestamp(int(value), dt.UTC) < since
+
+
+def _text_of(description: str) -> str:
+    """The description's text: ``<br>`` as line breaks, tags dropped, entities decoded."""
+    text = re.sub(r"(?i)<br\s*/?>", "\n", description)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 def _published(deviationid: str, url: str, extra: Mapping[str, Any]) -> Published:

@@ -23,6 +23,7 @@ SessionLoader), app/logical/session_loader.rb (Basic auth); the API notes quoted
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import json
 import logging
@@ -192,24 +193,28 @@ class E621(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
     ) -> list[Published]:
-        """Posts the account uploaded, newest first (``user:<login>``), paged by id."""
+        """The account's posts, newest first, paged by id (``page=b<id>``): those filed under
+        its artist tag (the credential ``artist_tag``: on e621 an artist's work is tagged with
+        their artist tag, whoever uploaded it) or, without one, those it uploaded
+        (``user:<login>``). Paging stops at the first post created before ``since``."""
         out: list[Published] = []
         with _Api.open(self, credentials) as api:
+            artist = (credentials.get("artist_tag") or "").strip().lower().replace(" ", "_")
+            tag = artist or f"user:{api.login}"
             page: str | None = None
             while len(out) < limit:
-                params = {
-                    "tags": f"user:{api.login}",
-                    "limit": min(self.page_size, limit - len(out)),
-                }
+                params = {"tags": tag, "limit": min(self.page_size, limit - len(out))}
                 if page:
                     params["page"] = page
                 answer = api.call("GET", "/posts.json", params=params)
                 posts = _field(answer, "posts", "posts answer")
-                if not posts:
-                    break
-                out.extend(self._published(api, p) for p in posts)
-                if len(posts) < params["limit"]:
+                if not isinstance(posts, list):
+                    raise SiteChanged("e621's posts answer is not a list")
+                kept = [p for p in posts if not _before(p.get("created_at"), since)]
+                out.extend(self._published(api, p) for p in kept)
+                if len(kept) < len(posts) or len(posts) < params["limit"]:
                     break
                 page = f"b{posts[-1]['id']}"
         return out[:limit]
@@ -245,6 +250,17 @@ class E621(Adapter):
 
 
 POST_PATH = re.compile(r"/(?:posts|post/show)/(?P<id>[0-9]+)(?:\.json)?")
+
+
+def _before(value: Any, since: dt.datetime | None) -> bool:
+    """Whether an e621 ``created_at`` (``2026-01-01T00:00:00.000-05:00``) is older."""
+    if since is None or not value:
+        return False
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)) < since
 
 
 def _sources(post: Mapping[str, Any]) -> list[str]:

@@ -30,6 +30,7 @@ and page parsers (``figure#sid-<id>``, "System Error" pages).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -307,6 +308,54 @@ class FurAffinity(Adapter):
         self, site: _Site, user: str, scraps: bool = False, page: int = 1
     ) -> list[tuple[str, str, str]]:
         """(id, title, thumbnail URL) of one gallery (or scraps) page, newest first."""
+        return [f[:3] for f in self._gallery_figures(site, user, scraps, page)]
+
+    def fetch(
+        self,
+        credentials: Mapping[str, str],
+        limit: int = 100,
+        *,
+        update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
+    ) -> list[Published]:
+        """The account's gallery, newest first: title, rating, post URL, full image and the
+        description (one ``/view/`` page per post). Paging stops at ``limit`` or at the first
+        submission older than ``since``: FA's thumbnail URLs carry the upload time."""
+        out: list[Published] = []
+        with _Site.open(self, credentials) as site:
+            user = site.user(site.page("/controls/submissions/")[0])
+            seen: set[str] = set()
+            page = 1
+            while len(out) < limit:
+                figures = self._gallery_figures(site, user, False, page)
+                figures = [f for f in figures if f[0] not in seen]
+                if not figures:
+                    break
+                for submission_id, title, thumb, rating in figures[: limit - len(out)]:
+                    seen.add(submission_id)
+                    posted = _upload_time(thumb)
+                    if since is not None and posted is not None and posted < since:
+                        return out  # the gallery is newest first: the rest is older still
+                    url = f"{site.base}/view/{submission_id}/"
+                    extra: dict[str, Any] = {"title": title, "url": url, "thumbnail_url": thumb}
+                    if rating:
+                        extra["rating"] = rating
+                    if posted is not None:
+                        extra["created_at"] = posted.isoformat()
+                    image = ""
+                    if self.fetch_full_images:
+                        image, description = self._view_details(site, submission_id)
+                        extra["description"] = description
+                    extra["image_url"] = image or thumb
+                    out.append(Published(submission_id, url, extra))
+                page += 1
+        return out
+
+    def _gallery_figures(
+        self, site: _Site, user: str, scraps: bool = False, page: int = 1
+    ) -> list[tuple[str, str, str, str]]:
+        """(id, title, thumbnail URL, rating) of one gallery page; the rating is the figure's
+        ``r-general``/``r-mature``/``r-adult`` class ("" when it has none)."""
         folder = "scraps" if scraps else "gallery"
         path = f"/{folder}/{user}/" + (f"{page}/" if page > 1 else "")
         soup, _ = site.page(path)
@@ -323,44 +372,36 @@ class FurAffinity(Adapter):
             title = str(link.get("title") or link.get_text(strip=True))
             img = figure.select_one("img")
             thumb = _absolute(site.base, str(img.get("src") or "")) if img else ""
-            out.append((match.group(1), title, thumb))
-        return out
-
-    def fetch(
-        self,
-        credentials: Mapping[str, str],
-        limit: int = 100,
-        *,
-        update_credentials: CredentialsUpdate | None = None,
-    ) -> list[Published]:
-        """The account's gallery, newest first: title, post URL, thumbnail and full image."""
-        out: list[Published] = []
-        with _Site.open(self, credentials) as site:
-            user = site.user(site.page("/controls/submissions/")[0])
-            seen: set[str] = set()
-            page = 1
-            while len(out) < limit:
-                ids = [i for i in self._gallery_ids(site, user, False, page) if i[0] not in seen]
-                if not ids:
-                    break
-                for submission_id, title, thumb in ids[: limit - len(out)]:
-                    seen.add(submission_id)
-                    url = f"{site.base}/view/{submission_id}/"
-                    image = self._full_image(site, submission_id) if self.fetch_full_images else ""
-                    extra = {"title": title, "url": url, "thumbnail_url": thumb}
-                    extra["image_url"] = image or thumb
-                    out.append(Published(submission_id, url, extra))
-                page += 1
+            classes = figure.get("class") or []
+            rating = next((c[2:] for c in classes if c in FIGURE_RATINGS), "")
+            out.append((match.group(1), title, thumb, rating))
         return out
 
     def _full_image(self, site: _Site, submission_id: str) -> str:
+        return self._view_details(site, submission_id)[0]
+
+    def _view_details(self, site: _Site, submission_id: str) -> tuple[str, str]:
+        """(full image URL, description) from the submission page. FA renders ``:iconNAME:``
+        and ``:linkNAME:`` as user links; they are written back as the BBCode the artist
+        typed, so that credits in the text can be recognised."""
         soup, _ = site.page(f"/view/{submission_id}/")
         link = soup.select_one("div.download a[href]")
         img = soup.select_one("img#submissionImg")
         src = link.get("href") if link else (img.get("data-fullview-src") if img else None)
         if not src:
             raise SiteChanged(f"FurAffinity's /view/{submission_id}/ page has no download link")
-        return _absolute(site.base, str(src))
+        description = ""
+        block = soup.select_one("div.submission-description")
+        if block is not None:
+            for a in block.select("a.iconusername, a.linkusername"):
+                name = re.search(r"/user/([^/]+)", str(a.get("href") or ""))
+                if name:
+                    kind = "icon" if "iconusername" in (a.get("class") or []) else "link"
+                    a.replace_with(f":{kind}{name.group(1)}:")
+            for br in block.select("br"):
+                br.replace_with("\n")
+            description = block.get_text().strip()
+        return _absolute(site.base, str(src)), description
 
     # -- edit, account -----------------------------------------------------------------------
     def edit(self, remote_id: str, job: PublishJob) -> Published:
@@ -581,6 +622,18 @@ def _system_message(soup: BeautifulSoup) -> str | None:
 
 def _scraps(form: list[tuple[str, str]]) -> bool:
     return any(name == "scrap" for name, _ in form)
+
+
+FIGURE_RATINGS = frozenset({"r-general", "r-mature", "r-adult"})
+# FA's thumbnail and file names carry the Unix time of the upload: ``/54000001@200-1700000000.jpg``
+UPLOAD_STAMP = re.compile(r"@\d+-(\d{9,11})\.\w+$|/(\d{9,11})\.[^/]+$")
+
+
+def _upload_time(url: str) -> dt.datetime | None:
+    match = UPLOAD_STAMP.search(urlsplit(url).path)
+    if not match:
+        return None
+    return dt.datetime.fromtimestamp(int(match.group(1) or match.group(2)), dt.UTC)
 
 
 def _absolute(base: str, src: str) -> str:

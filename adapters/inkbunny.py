@@ -19,6 +19,7 @@ Credentials: ``username``, ``password`` (secret), ``sid`` (secret; stored by Cre
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -208,8 +209,11 @@ class Inkbunny(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
     ) -> list[Published]:
-        """The account's public submissions, newest first (``api_search.php?username=``)."""
+        """The account's public submissions, newest first (``api_search.php?username=``), with
+        their descriptions (``api_submissions.php``, ``show_description=yes``, one call per
+        page); paging stops at the first submission created before ``since``."""
         out: list[Published] = []
         with _Session.open(self, credentials, update_credentials) as ib:
             page = 1
@@ -225,11 +229,29 @@ class Inkbunny(Adapter):
                     },
                 )
                 found = _field(answer, "submissions", "search")
-                out.extend(self._published(ib, s) for s in found)
+                kept = [s for s in found if not _before(s.get("create_datetime"), since)]
+                descriptions = self._descriptions(ib, [str(s["submission_id"]) for s in kept])
+                for submission in kept:
+                    extra = {"description": descriptions.get(str(submission["submission_id"]))}
+                    out.append(self._published(ib, {**submission, **extra}))
+                if len(kept) < len(found):
+                    break  # newest first: the rest is older than ``since``
                 if not found or page >= int(answer.get("pages_count") or 1):
                     break
                 page += 1
         return out[:limit]
+
+    def _descriptions(self, ib: _Session, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        answer = ib.call(
+            "api_submissions.php", {"submission_ids": ",".join(ids), "show_description": "yes"}
+        )
+        return {
+            str(s.get("submission_id")): str(s.get("description") or "")
+            for s in answer.get("submissions") or ()
+            if isinstance(s, dict)
+        }
 
     def _published(self, ib: _Session, submission: Mapping[str, Any]) -> Published:
         submission_id = str(submission["submission_id"])
@@ -245,6 +267,7 @@ class Inkbunny(Adapter):
                 "rating": submission.get("rating_name"),
                 "created_at": submission.get("create_datetime"),
                 "public": _yes(submission.get("public")),
+                "description": submission.get("description") or "",
             },
         )
 
@@ -263,6 +286,18 @@ class Inkbunny(Adapter):
 
 # ``/s/123``, ``/s/123-p2-`` (page 2), ``/s/123-p2-#pictop``
 SUBMISSION_PATH = re.compile(r"/s/(?P<id>[0-9]+)(?:-p[0-9]+-?)?/?")
+
+
+def _before(value: Any, since: dt.datetime | None) -> bool:
+    """Whether Inkbunny's ``create_datetime`` (``2026-01-01 00:00:00.000000+00``) is older."""
+    if since is None or not value:
+        return False
+    text = re.sub(r"([+-]\d\d)$", r"\1:00", str(value).strip())
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)) < since
 
 
 def _yes(value: Any) -> bool:

@@ -19,6 +19,7 @@ Sources: tumblr/docs npf-spec.md (4,096 code points per text block, ranges), api
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -344,20 +345,30 @@ class Tumblr(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
     ) -> list[Published]:
-        """The blog's own published posts (no reblogs), newest first."""
+        """The blog's own published posts (no reblogs), newest first, paged by ``offset``;
+        paging stops at the first post made before ``since`` (its ``timestamp``)."""
         out: list[Published] = []
+        cutoff = since.timestamp() if since is not None else None
         with _Api.open(self, credentials, update_credentials) as api:
             offset = 0
             while len(out) < limit:
                 page = self._posts(api, api.blog, "published", offset=offset)
                 offset += len(page)
+                kept = [
+                    p
+                    for p in page
+                    if cutoff is None
+                    or not isinstance(p.get("timestamp"), int | float)
+                    or p["timestamp"] >= cutoff
+                ]
                 out.extend(
                     self._imported(p)
-                    for p in page
+                    for p in kept
                     if not p.get("trail") and "parent_post_url" not in p
                 )
-                if len(page) < self.page_size:
+                if len(kept) < len(page) or len(page) < self.page_size:
                     break
         return out[:limit]
 
@@ -385,7 +396,7 @@ class Tumblr(Adapter):
             url,
             {
                 "title": title or (texts[0]["text"] if texts else ""),
-                "text": text_blocks(content),
+                "text": _mentions_marked(content),
                 "image_url": next((i["url"] for i in images if i["url"]), None),
                 "post_url": url,
                 "images": images,
@@ -416,6 +427,30 @@ BLOG_POST_URL = re.compile(
 
 def post_url(blog: str, post_id: str) -> str:
     return f"https://www.tumblr.com/{blog}/{post_id}"
+
+
+def _mentions_marked(content: Any) -> str:
+    """The text blocks as text, with each NPF ``mention`` range written as ``@name`` (a mention
+    shows the blog's name without the "@"), so that the import can find the credits."""
+    texts = []
+    for block in content:
+        if not isinstance(block, dict) or block.get("type") != "text":
+            continue
+        text = str(block.get("text") or "")
+        ranges = [
+            f
+            for f in block.get("formatting") or ()
+            if isinstance(f, dict)
+            and f.get("type") == "mention"
+            and isinstance(f.get("start"), int)
+            and 0 <= f["start"] <= len(text)
+        ]
+        for f in sorted(ranges, key=lambda f: f["start"], reverse=True):
+            start = f["start"]
+            if not text[start:].startswith("@") and (start == 0 or text[start - 1] != "@"):
+                text = text[:start] + "@" + text[start:]
+        texts.append(text)
+    return "\n\n".join(texts)
 
 
 def text_blocks(content: Any) -> str:

@@ -30,6 +30,7 @@ templates/error/error.jinja2 (``#error_content``), templates/edit/submission.jin
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -256,10 +257,27 @@ class Weasyl(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
     ) -> list[Published]:
-        """The account's visual submissions, newest first, from the documented gallery API."""
+        """The account's visual submissions, newest first, from the documented gallery API,
+        each with its description (``/api/submissions/<id>/view``); paging stops at the first
+        submission posted before ``since``."""
+        out: list[Published] = []
         with _Api.open(self, credentials) as api:
-            return [self._imported(api, s) for s in self._gallery(api, limit)]
+            for submission in self._gallery(api, limit):
+                posted = _time(submission.get("posted_at"))
+                if since is not None and posted is not None and posted < since:
+                    break
+                found = self._imported(api, submission)
+                full = api.json("GET", f"/api/submissions/{found.remote_id}/view")
+                rendered = str(full.get("description") or "")
+                extra = {
+                    **found.extra,
+                    "html": rendered,
+                    "description": _description_text(rendered),
+                }
+                out.append(Published(found.remote_id, found.url, extra))
+        return out
 
     def _imported(self, api: _Api, submission: Mapping[str, Any]) -> Published:
         submitid = str(submission.get("submitid") or "")
@@ -489,3 +507,33 @@ def _replaced(fields: list[tuple[str, str]], changes: Mapping[str, str]) -> list
 
 def _sysname(login: str) -> str:
     return re.sub(r"[^a-z0-9]", "", login.lower())
+
+
+def _time(value: Any) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _description_text(rendered: str) -> str:
+    """The rendered description as text, with Weasyl's user links written back as the markup
+    the artist typed (libweasyl renders ``<!~name>`` as ``<a href="/~name" class="user-icon">``
+    with the avatar and the name, ``<!name>`` the same without the name, ``<~name>`` as a plain
+    ``<a href="/~name">``), so that credits in it can be recognised."""
+    soup = BeautifulSoup(rendered, "html.parser")
+    for a in soup.select("a[href]"):
+        match = re.fullmatch(r"(?:https?://[^/]+)?/~([A-Za-z0-9_.\-]+)", str(a["href"]))
+        if not match:
+            continue
+        name = match.group(1)
+        if "user-icon" in (a.get("class") or []):
+            a.replace_with(f"<!~{name}>" if a.find("span") else f"<!{name}>")
+        else:
+            a.replace_with(f"<~{name}>")
+    for br in soup.select("br"):
+        br.replace_with("\n")
+    for block in soup.select("p"):
+        block.insert_after("\n\n")
+    return soup.get_text().strip()

@@ -11,13 +11,17 @@ decompression-bomb checks apply), fingerprints them with the registry's code, an
 
 Every post becomes a ``Copy`` with ``source="import"``; a post already known by
 (platform, remote id) or by URL is skipped, so running an import again adds only what is new.
-Credits found in the post's text (``:iconname:``, ``@handle``, ``@user@instance``, ``@/name``,
-Mastodon mention links) are stored as ``CreditProposal`` rows for the artist to accept; none
-is applied on its own.
+Credits found in the post's text (``:iconname:`` on FurAffinity and DeviantArt, ``<!~name>``
+on Weasyl, ``[iconname]name[/iconname]`` on Inkbunny, ``@handle``, ``@user@instance``,
+``@/name``, Mastodon mention links; the adapters write sites' rendered user links and
+Tumblr's mention ranges back in these forms) are stored as ``CreditProposal`` rows for the
+artist to accept; none is applied on its own. An adapter whose ``fetch`` takes ``since``
+stops reading its listing at the first older post; for the others older posts are left out
+here. ``server/import_jobs.py`` runs ``run`` in a worker and keeps its progress.
 
 Ratings: a post the platform marks adult or sensitive is never imported as "general". Where a
 platform only says "sensitive" (a yes/no), the artwork is rated "adult"; where the import
-cannot see a rating at all (FurAffinity's gallery, Tumblr), it is "adult" too, with a warning
+cannot see a rating at all (Tumblr), it is "adult" too, with a warning
 in the report, so that nothing is later cross-posted as general by a guess.
 
 SSRF guard (``guard``): only ``https`` URLs whose host is one of the platform's media hosts
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html.parser
+import inspect
 import io
 import ipaddress
 import logging
@@ -87,12 +92,16 @@ USER_AGENT = "Creditline-import/1 (+https://github.com/creditline)"
 MEDIA_HOSTS: dict[str, tuple[str, ...]] = {
     "bluesky": ("bsky.social", "*.bsky.network", "cdn.bsky.app"),
     "mastodon": (),  # the instance and its subdomains (see _account_hosts)
+    # full files on d., thumbnails on t. (the upload time is in both names); facdn.net is the
+    # older name of the same CDN
     "furaffinity": ("www.furaffinity.net", "d.furaffinity.net", "t.furaffinity.net", "*.facdn.net"),
-    "weasyl": ("www.weasyl.com", "cdn.weasyl.com"),
-    "inkbunny": ("inkbunny.net", "*.ib.metapix.net"),
-    "deviantart": ("images-wixmp-ed30a86b8c4ca887773594c2.wixmp.com", "*.wixmp.com"),
-    "e621": ("e621.net", "static1.e621.net"),
-    "tumblr": ("*.media.tumblr.com",),
+    "weasyl": ("www.weasyl.com", "cdn.weasyl.com"),  # /static/media/xx/yy/zz/<sha256>.<ext>
+    "inkbunny": ("inkbunny.net", "*.ib.metapix.net"),  # tx.ib.metapix.net/files/full/…
+    # the API's content.src: images-wixmp-<hex>.wixmp.com/f/<uuid>/…; "*" is one DNS label
+    "deviantart": ("images-wixmp-*.wixmp.com",),
+    # static1.e621.net/data/xx/yy/<md5>.<ext>; e926.net is e621's safe-only mirror
+    "e621": ("e621.net", "static1.e621.net", "e926.net", "static1.e926.net"),
+    "tumblr": ("*.media.tumblr.com",),  # 64.media.tumblr.com/…
     "twitter": ("pbs.twimg.com",),
 }
 # Credential keys naming the platform host an account talks to.
@@ -132,11 +141,16 @@ def _resolve(host: str, port: int) -> list[str]:
 
 
 def host_allowed(host: str, allowed: Iterable[str]) -> bool:
+    """``*.x`` is any subdomain of x (not x itself); a ``*`` inside a label
+    (``images-wixmp-*.wixmp.com``) stands for letters, digits and hyphens within that label."""
     host = host.lower().rstrip(".")
     for pattern in allowed:
         pattern = pattern.lower().rstrip(".")
         if pattern.startswith("*."):
             if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif "*" in pattern:
+            if re.fullmatch("[a-z0-9-]+".join(re.escape(p) for p in pattern.split("*")), host):
                 return True
         elif host == pattern:
             return True
@@ -352,6 +366,7 @@ def _rating(platform: str, extra: Mapping[str, Any]) -> tuple[str, bool]:
                      "adult": "adult", "2": "adult"},
         "e621": {"s": "general", "safe": "general", "q": "mature", "questionable": "mature",
                  "e": "adult", "explicit": "adult"},
+        "furaffinity": {"general": "general", "mature": "mature", "adult": "adult"},
     }.get(platform, {})  # fmt: skip
     if value in table:
         return table[value], True
@@ -409,7 +424,7 @@ def normalise(platform: str, published: Published) -> Post:
 # -- credits in the text ------------------------------------------------------------------------
 
 _ICON = re.compile(r":(?:icon|link)([A-Za-z0-9_.~\-]+):|:([A-Za-z0-9_.~\-]+)icon:")
-_WEASYL = re.compile(r"<!~([A-Za-z0-9_.\- ]{1,25})>")
+_WEASYL = re.compile(r"<(?:!~?|~)([A-Za-z0-9_.\- ]{1,25})>")  # <!~name> <!name> <~name>
 _INKBUNNY = re.compile(r"\[(?:icon)?name\]([A-Za-z0-9]{1,22})\[/(?:icon)?name\]")
 _DELINKED = re.compile(r"(?<![\w@/])@/([A-Za-z0-9_]{1,15})\b")
 _FEDI = re.compile(
@@ -511,8 +526,8 @@ def find_mentions(
                 add("mastodon", full or f"{name}@{instance}", m)
         elif "." in name:
             add("bluesky", name, m)  # (on Mastodon too, when no mention link says otherwise)
-        elif platform in ("twitter", "telegram", "tumblr"):
-            add(platform, name, m)
+        elif platform in ("twitter", "telegram", "tumblr", "e621"):
+            add(platform, name, m)  # (e621: "@name" names an e621 user, platforms.md)
         elif platform == "bluesky":
             continue  # a Bluesky handle always has a dot
         else:
@@ -572,9 +587,11 @@ def _config(app: Flask, key: str) -> Any:
 
 
 def fetch_posts(
-    app: Flask, user_id: int, account_id: int, limit: int
+    app: Flask, user_id: int, account_id: int, limit: int, since: dt.datetime | None = None
 ) -> tuple[str, dict[str, str], list[Published]]:
-    """Open the account's credentials and read its posts (refreshed credentials are kept)."""
+    """Open the account's credentials and read its posts (refreshed credentials are kept).
+    An adapter whose ``fetch`` takes ``since`` stops reading at older posts; the others read
+    up to ``limit`` and older posts are left out afterwards."""
     from server.delivery.runner import store_credentials
 
     with db.session_scope(app) as session:
@@ -586,11 +603,15 @@ def fetch_posts(
             raise ImportFailed(f"account {account_id} has no credentials", "no_credentials", 409)
         credentials = vault.box_for(app).open(account.credentials)
     adapter = adapters.get(platform)
+    extra: dict[str, Any] = {}
+    if since is not None and "since" in inspect.signature(adapter.fetch).parameters:
+        extra["since"] = since
     try:
         posts = adapter.fetch(
             credentials,
             limit,
             update_credentials=lambda new: store_credentials(app, account_id, new),
+            **extra,
         )
     except PlatformError as exc:
         kind = type(exc).__name__
@@ -610,10 +631,12 @@ def run(
     limit: int | None = None,
     progress: Progress | None = None,
     resolve: Resolver = _resolve,
+    report: Report | None = None,
 ) -> Report:
-    """Import the account's posts; each post is committed on its own (a failure loses only it)."""
+    """Import the account's posts; each post is committed on its own (a failure loses only it).
+    ``report`` (optional) is filled in as the import goes, so a caller can watch the counts."""
     limit = limit or int(_config(app, "IMPORT_MAX_POSTS"))
-    platform, credentials, published = fetch_posts(app, user_id, account_id, limit)
+    platform, credentials, published = fetch_posts(app, user_id, account_id, limit, since)
     store = uploads.store_for(app)
     downloader = Downloader(
         allowed_hosts=media_hosts(app, platform, credentials),
@@ -625,7 +648,8 @@ def run(
         resolve=resolve,
     )
     instance = urlsplit(credentials.get("instance") or "").hostname or ""
-    report = Report(fetched=len(published))
+    report = report if report is not None else Report()
+    report.fetched = len(published)
     posts = [normalise(platform, p) for p in reversed(published)]  # oldest first
     if progress:
         progress(0, len(posts), None)

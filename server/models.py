@@ -406,3 +406,42 @@ class CreditProposal(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     person: Mapped[Person | None] = relationship()
+
+
+IMPORT_JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class ImportJob(Base):
+    """One import of an account's posts, run by a worker (``server/import_jobs.py``).
+
+    The table is the queue: a worker claims a ``queued`` job (or a ``running`` one whose lease
+    ran out: its worker died) and writes ``total``/``done``/``new`` as it goes, which the web
+    page polls. Re-running an import adds only what is new, so a reclaimed job simply starts
+    again. ``report`` is the importer's report once it is ``done``.
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    max_posts: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(
+        String(16), default="queued", server_default="queued", index=True
+    )
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    new: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()

@@ -39,11 +39,14 @@ def worker_id() -> str:
 
 def ticks(app: Flask, dispatcher: Dispatcher) -> list[Tick]:
     """Every periodic job; subsystems add theirs to ``app.extensions['creditline.ticks']``."""
+    from server import import_jobs  # (imports the importer; only workers need it)
+
     extra: list[Tick] = app.extensions.get("creditline.ticks", [])
     return [
         Tick("dispatch", app.config["DISPATCH_SECONDS"], dispatcher.tick),
         Tick("reclaim_expired_leases", max(app.config["LEASE_SECONDS"] / 4, 1), reclaim),
         Tick("check_accounts", 3600, check_accounts),
+        Tick("import_jobs", app.config["DISPATCH_SECONDS"], import_jobs.tick),
         *extra,
     ]
 

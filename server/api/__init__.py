@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify
 
-from server.api import accounts, artworks, deliveries, people, preview
+from server.api import accounts, artworks, deliveries, imports, people, preview
 from server.api.spec import openapi_document
 
 docs = Blueprint("openapi", __name__)
@@ -16,6 +16,6 @@ def openapi():  # type: ignore[no-untyped-def]
 
 
 def init_app(app: Flask) -> None:
-    for module in (people, accounts, artworks, deliveries, preview):
+    for module in (people, accounts, imports, artworks, deliveries, preview):
         app.register_blueprint(module.bp)
     app.register_blueprint(docs)

@@ -106,7 +106,15 @@ def _root() -> Response:
 
 def init_app(app: Flask) -> None:
     # The views register themselves on ``bp`` when imported.
-    from server.web import accounts, artworks, auth_views, compose, deliveries, people  # noqa: F401
+    from server.web import (  # noqa: F401
+        accounts,
+        artworks,
+        auth_views,
+        compose,
+        deliveries,
+        imports,
+        people,
+    )
 
     security.init_sessions(app)
     # A global (not a context variable) so that imported macros can call it too.

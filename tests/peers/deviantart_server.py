@@ -66,6 +66,39 @@ class DeviantArtServer(LoopbackSite):
         self._itemids = itertools.count(7_000_001)
         self._numbers = itertools.count(1_000_000_001)
         self._clock = itertools.count(int(time.time()))
+        # Where ``content.src`` points: DeviantArt's image CDN; tests that download the files
+        # set this to the server's own address, which then serves ``/f/<deviationid>/<name>``.
+        self.media_base = "https://images-wixmp-ed30a86b8c4ca887773594c2.wixmp.com"
+
+    def add_deviation(
+        self,
+        user: str,
+        title: str,
+        data: bytes,
+        *,
+        description: str = "",
+        tags: tuple[str, ...] = (),
+        mature: bool = False,
+        published: int | None = None,
+    ) -> dict[str, Any]:
+        """A deviation submitted on the site (``published``: Unix seconds)."""
+        with self._lock:
+            itemid = next(self._itemids)
+            self.items[itemid] = {
+                "itemid": itemid,
+                "user": user,
+                "title": title,
+                "artist_comments": description,
+                "tags": list(tags),
+                "file": {"data": data, "size": len(data)},
+                "deviationid": None,
+            }
+            classes = ["sexual"] if mature else []
+            maturity = {"is_mature": mature, "mature_level": "strict" if mature else None}
+            deviation = self._deviation(user, self.items[itemid], maturity, classes)
+            if published is not None:
+                deviation["published_time"] = str(published)
+            return deviation
 
     def connect(self, username: str) -> dict[str, str]:
         """Tokens for ``username`` as the authorization-code flow would have given."""
@@ -86,6 +119,11 @@ class DeviantArtServer(LoopbackSite):
         return da_error(failure.status, "server_error", failure.error or "Internal Server Error")
 
     def _route(self, request: Request, record: Recorded) -> Response:
+        m = re.fullmatch(r"/f/([0-9a-f\-]{36})/\w+\.png", request.path)
+        if m and request.method == "GET":  # the image CDN
+            d = self.deviations.get(m.group(1).upper())
+            data = d.get("_data") if d else None
+            return Response(data or b"", 200 if data else 404, content_type="image/png")
         if not record.headers.get("User-Agent") or "gzip" not in record.headers.get(
             "Accept-Encoding", ""
         ):
@@ -116,6 +154,8 @@ class DeviantArtServer(LoopbackSite):
             return self._edit(user, m.group(1), form)
         if path == "/gallery/all" and method == "GET":
             return self._gallery(request)
+        if path == "/deviation/metadata" and method == "GET":
+            return self._metadata(request)
         return da_error(404, "invalid_request", "Not found.")
 
     def _token(self, record: Recorded) -> Response:
@@ -211,6 +251,21 @@ class DeviantArtServer(LoopbackSite):
         maturity = self._maturity(form)
         if isinstance(maturity, Response):
             return maturity
+        deviation = self._deviation(user, item, maturity, maturity["mature_classification"], flat)
+        deviationid = deviation["deviationid"]
+        return json_response(
+            {"status": "success", "url": deviation["url"], "deviationid": deviationid}
+        )
+
+    def _deviation(
+        self,
+        user: str,
+        item: dict[str, Any],
+        maturity: dict[str, Any],
+        classes: list[str],
+        flat: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        flat = flat or {}
         number = next(self._numbers)
         slug = re.sub(r"[^A-Za-z0-9]+", "-", item["title"]).strip("-") or "Untitled"
         deviationid = str(uuid.uuid4()).upper()
@@ -224,7 +279,7 @@ class DeviantArtServer(LoopbackSite):
             "published_time": str(next(self._clock)),
             "allows_comments": True,
             "content": {
-                "src": f"https://images-wixmp.example/f/{deviationid.lower()}/d{number}.png",
+                "src": f"{self.media_base}/f/{deviationid.lower()}/d{number}.png",
                 "height": 30,
                 "width": 40,
                 "transparency": False,
@@ -235,15 +290,40 @@ class DeviantArtServer(LoopbackSite):
             "_description": item["artist_comments"],
             "_tags": item["tags"],
             "_mature_level": maturity["mature_level"],
-            "_mature_classification": maturity["mature_classification"],
+            "_mature_classification": classes,
             "_noai": flat.get("noai") == "1",
             "_is_ai_generated": flat.get("is_ai_generated") == "1",
+            "_data": item["file"].get("data"),
         }
         self.deviations[deviationid] = deviation
         item["deviationid"] = deviationid
-        return json_response(
-            {"status": "success", "url": deviation["url"], "deviationid": deviationid}
-        )
+        return deviation
+
+    def _metadata(self, request: Request) -> Response:
+        """``/deviation/metadata``: title, description (HTML), tags, maturity per id."""
+        found = []
+        for deviationid in request.args.getlist("deviationids[]"):
+            d = self.deviations.get(deviationid.upper())
+            if d is None:
+                return da_error(400, "invalid_request", "Invalid deviation.")
+            found.append(
+                {
+                    "deviationid": d["deviationid"],
+                    "printid": None,
+                    "author": d["author"],
+                    "is_watching": False,
+                    "title": d["title"],
+                    "description": d["_description"],
+                    "license": "No License",
+                    "allows_comments": True,
+                    "tags": [
+                        {"tag_name": t, "sponsored": False, "sponsor": ""} for t in d["_tags"]
+                    ],
+                    "is_favourited": False,
+                    "is_mature": d["is_mature"],
+                }
+            )
+        return json_response({"metadata": found})
 
     def _edit(self, user: str, deviationid: str, form: dict[str, list[str]]) -> Response:
         deviation = self.deviations.get(deviationid.upper())
@@ -283,6 +363,6 @@ class DeviantArtServer(LoopbackSite):
             {
                 "has_more": has_more,
                 "next_offset": offset + limit if has_more else None,
-                "results": page,
+                "results": [{k: v for k, v in d.items() if not k.startswith("_")} for d in page],
             }
         )

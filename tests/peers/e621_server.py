@@ -51,11 +51,33 @@ class E621Server(LoopbackSite):
         self.posts: dict[int, dict[str, Any]] = {}
         self.artists: set[str] = set()  # tags e621 files under "artist"
         self._ids = itertools.count(4_000_001)
+        self.files: dict[str, bytes] = {}  # md5 -> the file, served under /data/
+        # Where file URLs point: e621's static host; tests that download the files set this
+        # to the server's own address, which then serves ``/data/xx/yy/<md5>.<ext>``.
+        self.media_base = "https://static1.e621.net"
 
-    def add_post(self, login: str, description: str = "", data: bytes = b"other") -> dict[str, Any]:
-        """A post uploaded elsewhere (another client, another user)."""
+    def add_post(
+        self,
+        login: str,
+        description: str = "",
+        data: bytes = b"other",
+        *,
+        tags: str = "",
+        rating: str = "s",
+        created_at: str | None = None,
+    ) -> dict[str, Any]:
+        """A post uploaded elsewhere (another client, another user); ``tags`` is its tag string
+        (names in ``artists`` are filed as artist tags)."""
         with self._lock:
-            return self._create(login, {"upload[description]": [description]}, data, "png")
+            form = {
+                "upload[description]": [description],
+                "upload[tag_string]": [tags],
+                "upload[rating]": [rating],
+            }
+            post = self._create(login, form, data, "png")
+            if created_at is not None:
+                post["created_at"] = created_at
+            return post
 
     def _error_response(self, failure: Failure) -> Response:
         messages = {
@@ -86,6 +108,10 @@ class E621Server(LoopbackSite):
         return login
 
     def _route(self, request: Request, record: Recorded) -> Response:
+        m = re.fullmatch(r"/data/\w\w/\w\w/(\w{32})\.\w+", request.path)
+        if m and request.method == "GET":  # the static file host: no API rules apply
+            data = self.files.get(m.group(1))
+            return Response(data or b"", 200 if data else 404, content_type="image/png")
         agent = USER_AGENT.fullmatch(record.headers.get("User-Agent", ""))
         if agent is None:
             return Response("<h1>403 Forbidden</h1><p>Set a descriptive User-Agent</p>", 403)
@@ -157,6 +183,7 @@ class E621Server(LoopbackSite):
     ) -> dict[str, Any]:
         post_id = next(self._ids)
         md5 = hashlib.md5(data).hexdigest()
+        self.files[md5] = data
         tags = (form.get("upload[tag_string]") or [""])[0].split()
         sources = [s for s in (form.get("upload[source]") or [""])[0].split("\n") if s]
         post = {
@@ -166,7 +193,7 @@ class E621Server(LoopbackSite):
                 "ext": ext,
                 "size": len(data),
                 "md5": md5,
-                "url": f"https://static1.e621.net/data/{md5[:2]}/{md5[2:4]}/{md5}.{ext}",
+                "url": f"{self.media_base}/data/{md5[:2]}/{md5[2:4]}/{md5}.{ext}",
             },
             "tags": {
                 "general": [t for t in tags if t not in self.artists],
@@ -197,8 +224,12 @@ class E621Server(LoopbackSite):
         limit = min(int(request.args.get("limit", "75")), 320)
         page = request.args.get("page", "")
         posts = sorted(self.posts.values(), key=lambda p: -p["id"])
-        if m := re.fullmatch(r"user:(\S+)", query):
-            posts = [p for p in posts if p["_uploader"].lower() == m.group(1).lower()]
+        for term in query.split():
+            if m := re.fullmatch(r"user:(\S+)", term):
+                posts = [p for p in posts if p["_uploader"].lower() == m.group(1).lower()]
+            else:  # a tag: posts carrying it in any category
+                posts = [p for p in posts if any(term in t for t in p["tags"].values())]
         if page.startswith("b"):
             posts = [p for p in posts if p["id"] < int(page[1:])]
-        return json_response({"posts": posts[:limit]})
+        shown = [{k: v for k, v in p.items() if not k.startswith("_")} for p in posts[:limit]]
+        return json_response({"posts": shown})

@@ -50,6 +50,30 @@ RATINGS = {"0": "general", "2": "mature", "1": "adult"}
 
 # -- FurAffinity ----------------------------------------------------------------------------------
 
+USER_TAG = re.compile(r":(icon|link)([A-Za-z0-9_.~\-]+):|:([A-Za-z0-9_.~\-]+)icon:")
+
+
+def rendered(message: str) -> str:
+    """A description as FA shows it: escaped BBCode text, ``:iconNAME:`` as an icon and name
+    link (class ``iconusername``), ``:linkNAME:`` as a name link (``linkusername``),
+    ``:NAMEicon:`` as an icon alone, line breaks as ``<br>`` (FA's bbcode tokenizer, see
+    platforms.md)."""
+
+    def user(m: re.Match[str]) -> str:
+        kind, name = (m.group(1), m.group(2)) if m.group(1) else ("iconly", m.group(3))
+        url_name = name.replace("_", "").lower()
+        icon = (
+            f'<img alt="{url_name}" title="{url_name}" '
+            f'src="//a.furaffinity.net/20260101/{url_name}.gif">'
+        )
+        if kind == "link":
+            return f'<a href="/user/{url_name}" class="linkusername">{name}</a>'
+        if kind == "icon":
+            return f'<a href="/user/{url_name}" class="iconusername">{icon}&nbsp;{name}</a>'
+        return f'<a href="/user/{url_name}" class="iconusername">{icon}</a>'
+
+    return USER_TAG.sub(user, html.escape(message)).replace("\n", "<br>\n")
+
 
 @dataclass
 class FaUser:
@@ -100,10 +124,16 @@ class FurAffinityServer(LoopbackSite):
     def user(self, name: str) -> FaUser:
         return self.users[name.replace("_", "").lower()]
 
-    def add_submission(self, user: str, title: str, **fields: Any) -> dict[str, Any]:
-        """A submission made elsewhere (the browser), newest on top of the gallery."""
+    def add_submission(
+        self, user: str, title: str, data: bytes | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """A submission made elsewhere (the browser), newest on top of the gallery; ``data``
+        is its file (served under ``/art/``), ``stamp`` its upload time (Unix seconds)."""
+        upload = None
+        if data is not None:
+            upload = {"data": data, "content_type": "image/png", "filename": "art.png"}
         with self._lock:
-            return self._create(self.user(user), {"title": title, **fields}, None)
+            return self._create(self.user(user), {"title": title, **fields}, upload)
 
     # -- routing ---------------------------------------------------------------------------
     def _error_response(self, failure: Failure) -> Response:
@@ -270,7 +300,7 @@ class FurAffinityServer(LoopbackSite):
             "scrap": fields.get("scrap") == "1",
             "lock_comments": fields.get("lock_comments") == "on",
             "file": upload,
-            "stamp": int(time.time()),
+            "stamp": int(fields.get("stamp") or time.time()),
         }
         self.submissions[sub_id] = sub
         return sub
@@ -324,7 +354,7 @@ class FurAffinityServer(LoopbackSite):
             host=self.host,
             stamp=sub["stamp"],
             filename=html.escape(filename),
-            message=html.escape(sub["message"]),
+            message=rendered(sub["message"]),
         )
         return self._html(f"{sub['title']} by {owner.name}", content, viewer)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import secrets
 from typing import Any
 
@@ -58,6 +59,38 @@ class InkbunnyServer(LoopbackSite):
         self.sessions: dict[str, str] = {}  # sid -> username
         self.submissions: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(3_100_001)
+        # Where file URLs point: Inkbunny's media host; tests that download files set this
+        # to the server's own address, which then serves ``/files/full/<id>/<name>``.
+        self.media_base = "https://tx.ib.metapix.net"
+
+    def add_submission(
+        self,
+        user: str,
+        title: str,
+        data: bytes,
+        *,
+        description: str = "",
+        ratings: tuple[int, ...] = (),
+        created: str = "2026-01-01 00:00:00.000000+00",
+    ) -> dict[str, Any]:
+        """A public submission made on the site (``ratings``: the ``tag[N]`` flags set)."""
+        with self._lock:
+            submission_id = str(next(self._ids))
+            self.submissions[submission_id] = {
+                "submission_id": submission_id,
+                "username": user,
+                "user_id": self.user_ids[user],
+                "title": title,
+                "description": description,
+                "keywords": [],
+                "ratings": list(ratings),
+                "public": True,
+                "notified": False,
+                "deleted": False,
+                "files": [{"name": "art.png", "md5": "", "size": len(data), "data": data}],
+                "create_datetime": created,
+            }
+            return self.submissions[submission_id]
 
     def expire_sessions(self) -> None:
         with self._lock:
@@ -69,6 +102,11 @@ class InkbunnyServer(LoopbackSite):
         return Response("<html><body><h1>Service Unavailable</h1></body></html>", failure.status)
 
     def _route(self, request: Request, record: Recorded) -> Response:
+        m = re.fullmatch(r"/files/full/(\d+)/(.+)", request.path)
+        if m and request.method == "GET":
+            submission = self.submissions.get(m.group(1))
+            data = (submission or {"files": [{}]})["files"][0].get("data")
+            return Response(data or b"", 200 if data else 404, content_type="image/png")
         if request.method != "POST" or not request.path.startswith("/api_"):
             return Response("Not Found", 404)
         if not request.content_type or not request.content_type.startswith("multipart/form-data"):
@@ -188,8 +226,8 @@ class InkbunnyServer(LoopbackSite):
             "pagecount": str(len(submission["files"])),
             "rating_id": "2" if rating >= 4 else "1" if rating else "0",
             "rating_name": "Adult" if rating >= 4 else "Mature" if rating else "General",
-            "file_url_full": f"https://tx.ib.metapix.net/files/full/{sid_id}/{first}",
-            "thumbnail_url_medium": f"https://tx.ib.metapix.net/thumbnails/medium/{sid_id}.jpg",
+            "file_url_full": f"{self.media_base}/files/full/{sid_id}/{first}",
+            "thumbnail_url_medium": f"{self.media_base}/thumbnails/medium/{sid_id}.jpg",
             "submission_type_id": "1",
             "type_name": "Picture/Pinup",
         }
@@ -206,7 +244,11 @@ class InkbunnyServer(LoopbackSite):
             found.append(
                 {
                     **self._summary(submission),
-                    "description": submission["description"],
+                    **(
+                        {"description": submission["description"]}
+                        if form.get("show_description") == "yes"
+                        else {}
+                    ),
                     "keywords": [{"keyword_name": k} for k in submission["keywords"]],
                 }
             )

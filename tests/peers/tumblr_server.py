@@ -117,6 +117,10 @@ class TumblrServer(RecordingMixin, LoopbackServer):
         self._ids = itertools.count(760_000_000_000)
         self._lock = threading.RLock()
         self._state = _State()
+        self.files: dict[str, bytes] = {}  # path -> image, served when media_base is ours
+        # Where image URLs point: Tumblr's media host; tests that download the images set
+        # this to the server's own address, which then serves them.
+        self.media_base = "https://64.media.tumblr.com"
         super().__init__()
 
     # -- inspection and set-up ---------------------------------------------------------------
@@ -160,6 +164,53 @@ class TumblrServer(RecordingMixin, LoopbackServer):
         with self._lock:
             content = [{"type": "text", "text": t} for t in texts]
             return self._create(self.blogs[blog], content, state, [])
+
+    def add_image_post(
+        self,
+        blog: str,
+        texts: list[str],
+        data: bytes,
+        *,
+        alt: str = "",
+        tags: tuple[str, ...] = (),
+        timestamp: int | None = None,
+        reblog: bool = False,
+    ) -> dict[str, Any]:
+        """A published photo post made on the site: an image block (with alt text) and text
+        blocks, where ``@blog`` of a known blog becomes an NPF mention range over the name (as
+        Tumblr shows it: without the "@"); ``reblog`` gives it a trail, as a reblog has."""
+        with self._lock:
+            path = f"/{len(self.files) + 1:08x}/s1280x1920/{len(data):x}.png"
+            self.files[path] = data
+            media = [{"url": self.media_base + path, "type": "image/png", "width": 1280}]
+            content = [
+                {"type": "image", "media": media, "alt_text": alt},
+                *({"type": "text", "text": t} for t in texts),
+            ]
+            for block in content[1:]:  # a name after "@" is an NPF mention: its range
+                text = block["text"]
+                marks = [
+                    m for m in re.finditer(r"@([a-z0-9\-]{1,32})", text) if m.group(1) in self.blogs
+                ]
+                if marks:
+                    for m in reversed(marks):  # the mention shows the name without "@"
+                        text = text[: m.start()] + text[m.start() + 1 :]
+                    block["text"] = text
+                    block["formatting"] = [
+                        {
+                            "type": "mention",
+                            "start": m.start() - i,
+                            "end": m.end() - i - 1,
+                            "blog": {"uuid": self.blogs[m.group(1)].uuid, "name": m.group(1)},
+                        }
+                        for i, m in enumerate(marks)
+                    ]
+            post = self._create(self.blogs[blog], content, "published", list(tags))
+            if timestamp is not None:
+                post["timestamp"] = timestamp
+            if reblog:
+                post["_trail"] = [{"blog": {"name": "someone-else"}}]
+            return post
 
     # -- WSGI --------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -216,6 +267,8 @@ class TumblrServer(RecordingMixin, LoopbackServer):
     # -- routes ------------------------------------------------------------------------------
     def _route(self, request: Request, record: Recorded) -> Response:
         method, path = request.method, request.path
+        if method == "GET" and path in self.files:  # the media host
+            return Response(self.files[path], 200, content_type="image/png")
         if not request.headers.get("User-Agent"):
             return _envelope(400, [], [{"title": "Bad Request", "code": 0, "detail": "no UA"}])
         if path == "/v2/oauth2/token" and method == "POST":
@@ -399,7 +452,7 @@ class TumblrServer(RecordingMixin, LoopbackServer):
                 for media in block.get("media") or ():
                     ident = media.pop("identifier", None)
                     if ident is not None and record is not None:
-                        media["url"] = f"https://64.media.tumblr.com/{post_id}/s{i}_{ident}.png"
+                        media["url"] = f"{self.media_base}/{post_id}/s{i}_{ident}.png"
                         media["_sha256"] = record.files[ident]["sha256"]
             stored.append(block)
         post = {
@@ -432,7 +485,7 @@ class TumblrServer(RecordingMixin, LoopbackServer):
             "tags": post["tags"],
             "content": _public(post["content"]),
             "layout": [],
-            "trail": [],
+            "trail": post.get("_trail", []),
             "reblog_key": "k" + post["id"][-6:],
         }
 

@@ -257,12 +257,12 @@ class WeasylServer(LoopbackSite):
             "friends_only": False,
             "critique": False,
             "notify": True,
+            "posted_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             **fields,
             "data": data,
             "sha256": hashlib.sha256(data).hexdigest(),
             "ext": ext,
             "hidden": False,
-            "posted_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         self.submissions[submitid] = sub
         return sub
@@ -289,7 +289,7 @@ class WeasylServer(LoopbackSite):
         }
         if full:
             out.update(
-                description=f"<p>{html.escape(sub['content'])}</p>",
+                description=rendered(sub["content"]),
                 folderid=sub["folderid"],
                 friends_only=sub["friends_only"],
             )
@@ -372,6 +372,30 @@ class WeasylServer(LoopbackSite):
             critique="critique" in form,
         )
         return self._see_other(f"/submission/{sub['submitid']}/{slug_for(sub['title'])}")
+
+
+USER_LINK = re.compile(r"&lt;(!~|!|~)([A-Za-z0-9_.\-]+)&gt;")
+
+
+def rendered(content: str) -> str:
+    """A description as the API's ``description`` gives it: rendered HTML, with user links as
+    libweasyl writes them (``<!~name>``: avatar and name, ``<!name>``: avatar, ``<~name>``:
+    name; libweasyl/test/test_text.py); paragraphs in ``<p>``."""
+
+    def user(m: re.Match[str]) -> str:
+        kind, name = m.group(1), m.group(2)
+        login = re.sub(r"[^a-z0-9]", "", name.lower())
+        icon = f'<img src="/~{login}/avatar" alt="{name}">'
+        if kind == "~":
+            return f'<a href="/~{login}">{name}</a>'
+        span = f" <span>{name}</span>" if kind == "!~" else ""
+        return f'<a href="/~{login}" class="user-icon">{icon}{span}</a>'
+
+    paragraphs = [p for p in re.split(r"\n\s*\n", content) if p.strip()] or [""]
+    return "".join(
+        "<p>" + USER_LINK.sub(user, html.escape(p)).replace("\n", "<br>\n") + "</p>"
+        for p in paragraphs
+    )
 
 
 def _parse_tags(text: str) -> list[str]:

@@ -11,6 +11,7 @@ def test_scheduler_has_the_ticks_and_is_not_started_by_building(app):
         "dispatch",
         "reclaim_expired_leases",
         "check_accounts",
+        "import_jobs",
         "registry_sync",
     }
     assert not scheduler.running
