@@ -123,9 +123,7 @@ def shown(artwork: Artwork) -> tuple[object, ...]:
         tuple(artwork.tags or ()),
         tuple((c.role, c.person.id if c.person else None, c.character) for c in artwork.credits),
         tuple(image.alt_text for image in artwork.images),
-        tuple((image.focus_x, image.focus_y) for image in artwork.images),
-        artwork.language,
-    )
+    )  # not focus or language: posts keep what they were sent with (no edit, no repost)
 
 
 def _apply_fields(session: Session, user: User, artwork: Artwork, data: ArtworkFields) -> None:

@@ -201,6 +201,8 @@ def test_language_and_focus_are_kept_changed_and_cleared(people):
     assert changed["images"][0]["focus"] == [0.25, -1.0] and changed["language"] == "pt-BR"
     cleared = people.patch(url, json={"focus": [None], "language": ""}).json
     assert cleared["images"][0]["focus"] is None and cleared["language"] is None
+    # neither is part of what a post shows: no edit, and never a repost on Bluesky or X
+    assert cleared["revision"] == created["revision"]
 
 
 @pytest.mark.parametrize(
