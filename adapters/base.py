@@ -8,6 +8,7 @@ Publishing lives beside it: ``publish`` is a template method around each platfor
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import uuid
@@ -397,9 +398,16 @@ class Adapter:
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,
     ) -> list[Published]:
-        """The account's own recent posts (for import and reconciliation)."""
+        """The account's own recent posts, newest first (for import and reconciliation);
+        an adapter may stop reading at the first post older than ``since``."""
         raise Unsupported(f"importing from {self.name} is not available yet")
+
+    @property
+    def can_import(self) -> bool:
+        """Whether this platform's posts can be read back (``fetch`` is implemented)."""
+        return type(self).fetch is not Adapter.fetch
 
     def parse_url(self, url: str) -> str | None:
         """The remote id of a post URL on this platform, or ``None`` if it is not one."""

@@ -6,6 +6,7 @@ com.atproto.label.defs (self-labels); social-app constants (alt text 2000).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -290,6 +291,7 @@ class Bluesky(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,  # read in full; the importer skips older posts
     ) -> list[Published]:
         out: list[Published] = []
         with _Connection(credentials, update_credentials) as conn:

@@ -96,7 +96,19 @@ class E621(Adapter):
     supports_edit = True
     supports_idempotent_create = True  # a duplicate upload answers 412 with the post id
     # publishing
-    credential_fields: ClassVar[tuple[str, ...]] = ("login", "api_key", "site")
+    credential_fields: ClassVar[tuple[str | Mapping[str, Any], ...]] = (
+        "login",
+        "api_key",
+        "site",
+        {
+            "name": "artist_tag",
+            "label": "Artist tag",
+            "secret": False,
+            "required": False,
+            "help": "the tag your work carries on e621, e.g. tanraak; an import reads the posts "
+            "under it (without one: the posts this login uploaded)",
+        },
+    )
     default_site: ClassVar[str] = "https://e621.net"
     min_interval = 120.0  # hourly_upload_limit: 30 uploads an hour
     max_concurrency = 1  # the API allows 2 requests a second at most

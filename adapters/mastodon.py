@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import logging
 import re
 import time
@@ -458,6 +459,7 @@ class Mastodon(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,  # read in full; the importer skips older posts
     ) -> list[Published]:
         """The account's own statuses (no boosts), newest first, with their media."""
         out: list[Published] = []

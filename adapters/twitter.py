@@ -18,6 +18,7 @@ sensitive_media_warning values from PostyBirb's twitter-api-service.ts (platform
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import logging
@@ -367,6 +368,7 @@ class Twitter(Adapter):
         limit: int = 100,
         *,
         update_credentials: CredentialsUpdate | None = None,
+        since: dt.datetime | None = None,  # read in full; the importer skips older posts
     ) -> list[Published]:
         """The account's own recent posts (no reposts), newest first, with their images."""
         out: list[Published] = []

@@ -15,9 +15,9 @@ Credits found in the post's text (``:iconname:`` on FurAffinity and DeviantArt, 
 on Weasyl, ``[iconname]name[/iconname]`` on Inkbunny, ``@handle``, ``@user@instance``,
 ``@/name``, Mastodon mention links; the adapters write sites' rendered user links and
 Tumblr's mention ranges back in these forms) are stored as ``CreditProposal`` rows for the
-artist to accept; none is applied on its own. An adapter whose ``fetch`` takes ``since``
-stops reading its listing at the first older post; for the others older posts are left out
-here. ``server/import_jobs.py`` runs ``run`` in a worker and keeps its progress.
+artist to accept; none is applied on its own. Most adapters' ``fetch`` stops reading its
+listing at the first post older than ``since``; whatever older posts still arrive are left
+out here. ``server/import_jobs.py`` runs ``run`` in a worker and keeps its progress.
 
 Ratings: a post the platform marks adult or sensitive is never imported as "general". Where a
 platform only says "sensitive" (a yes/no), the artwork is rated "adult"; where the import
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html.parser
-import inspect
 import io
 import ipaddress
 import logging
@@ -590,8 +589,8 @@ def fetch_posts(
     app: Flask, user_id: int, account_id: int, limit: int, since: dt.datetime | None = None
 ) -> tuple[str, dict[str, str], list[Published]]:
     """Open the account's credentials and read its posts (refreshed credentials are kept).
-    An adapter whose ``fetch`` takes ``since`` stops reading at older posts; the others read
-    up to ``limit`` and older posts are left out afterwards."""
+    Adapters whose listing is ordered by time stop reading at older posts; the others read up
+    to ``limit`` and older posts are left out afterwards (``_one``)."""
     from server.delivery.runner import store_credentials
 
     with db.session_scope(app) as session:
@@ -603,15 +602,12 @@ def fetch_posts(
             raise ImportFailed(f"account {account_id} has no credentials", "no_credentials", 409)
         credentials = vault.box_for(app).open(account.credentials)
     adapter = adapters.get(platform)
-    extra: dict[str, Any] = {}
-    if since is not None and "since" in inspect.signature(adapter.fetch).parameters:
-        extra["since"] = since
     try:
         posts = adapter.fetch(
             credentials,
             limit,
             update_credentials=lambda new: store_credentials(app, account_id, new),
-            **extra,
+            since=since,
         )
     except PlatformError as exc:
         kind = type(exc).__name__

@@ -246,7 +246,14 @@ def accounts() -> Any:
         select(Account).where(Account.user_id == current_user().id).order_by(Account.id)
     )
     names = {a.id: a.name for a in registry.all_adapters()}
-    return render("web/accounts.html", accounts=list(rows), platforms=connectable(), names=names)
+    importable = {a.id for a in registry.all_adapters() if a.can_import}
+    return render(
+        "web/accounts.html",
+        accounts=list(rows),
+        platforms=connectable(),
+        names=names,
+        importable=importable,
+    )
 
 
 def _render_form(

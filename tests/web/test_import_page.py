@@ -9,8 +9,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
-from server import import_jobs
+from server import db, import_jobs
+from server.models import Account, User
 from tests.server.test_import import MediaMastodon, encoded, picture
 from tests.web.conftest import connect_mastodon
 
@@ -98,3 +100,23 @@ def test_a_bad_since_date_is_refused_and_nothing_is_queued(importing, web, media
     assert job["state"] == "queued"
     page = web.get(f"/app/accounts/{account_id}/import").get_data(as_text=True)
     assert 'value="2024-03-01"' in page  # shown back in the artist's zone (Europe/Berlin)
+
+
+def test_only_platforms_that_can_be_read_back_offer_an_import(app, web, media_mastodon):
+    mastodon_id = connect_mastodon(web, media_mastodon)
+    with db.session_scope(app) as session:
+        user = session.scalar(select(User).where(User.username == "tanraak"))
+        discord = Account(user_id=user.id, platform="discord", name="#art", options={})
+        session.add(discord)
+        session.flush()
+        discord_id = discord.id
+    accounts = web.get("/app/accounts").get_data(as_text=True)
+    assert f'href="/app/accounts/{mastodon_id}/import"' in accounts
+    assert f'href="/app/accounts/{discord_id}/import"' not in accounts  # Discord cannot fetch
+
+
+def test_the_e621_form_asks_for_the_artist_tag_as_an_optional_name(web):
+    page = web.get("/app/accounts/new/e621").get_data(as_text=True)
+    field = re.search(r'<input id="cred_artist_tag"[^>]*>', page)
+    assert field and 'type="text"' in field.group(0) and "required" not in field.group(0)
+    assert re.search(r'name="cred_api_key" type="password"[^>]*required', page)
