@@ -9,6 +9,11 @@ white).
 Where the platform keeps file metadata, the credits are written into the file last, after any
 re-encode, without touching the image data (``adapters/metadata.py``); the byte limit holds for
 the file with them.
+
+An animation that does not fit is never sent as a still without the caller asking for it: by
+default it is refused wherever the platform takes GIFs (``ImageLimits.formats``), since such a
+platform shows animations and the artist would silently get a still; where it takes none
+(Bluesky's and Telegram's photo uploads), its first frame is the only picture it can show.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ def fit_image(
     pixels: PixelRule = "longest_side",
     originals_within_pixels: bool = True,
     max_ratio: float | None = None,
-    refuse_animation: bool = False,
+    refuse_animation: bool | None = None,
     transparent_webp: bool = True,
 ) -> Fitted:
     """``media`` within ``limits`` (the rules are ``_fit``'s), with ``media.credits`` embedded
@@ -74,7 +79,10 @@ def fit_image(
     an original that fits only without the credits is sent without them (its pixels stay the
     artist's); an image re-encoded anyway is fitted again into what the metadata leaves.
     A file the credits cannot be written into is sent without them, never refused for it.
+    ``refuse_animation`` None: refuse where the platform takes GIFs (see the module doc).
     """
+    if refuse_animation is None:
+        refuse_animation = "image/gif" in limits.formats
     rules = {
         "pixels": pixels,
         "originals_within_pixels": originals_within_pixels,
@@ -163,7 +171,10 @@ def _fit(
     if len(media.data) <= max_bytes and actual in limits.formats and fits_pixels:
         return Fitted(media.data, actual, width, height)
     if animated and refuse_animation:
-        raise ContentRejected(f"{media.filename}: an animation larger than {site_name}'s limit")
+        raise ContentRejected(
+            f"{media.filename}: an animation larger than {site_name}'s limit (or of a type it "
+            "does not take); it is not sent as a still: make it smaller or upload a still image"
+        )
 
     # A side sum or an area must not be exceeded by rounding up; a longest side is hit exactly.
     rounding: Callable[[float], int] = math.floor if pixels != "longest_side" else round

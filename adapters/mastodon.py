@@ -214,7 +214,10 @@ class Mastodon(Adapter):
         if progress.get("status_id"):
             return media_ids
         for original in job.images[len(media_ids) :]:
-            image = fit_media(original, self.images, self.name, pixels="area")
+            # an animation over the limits is refused, never posted as its first frame
+            image = fit_media(
+                original, self.images, self.name, pixels="area", refuse_animation=True
+            )
             media = api.call(
                 api.client.media_post,
                 image.data,

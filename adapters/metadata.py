@@ -17,10 +17,16 @@ The XMP packet is built here with ``xml.etree`` (which escapes every value) from
 been cleaned of characters XML cannot carry, so a name like ``</rdf:li><x:evil/>`` stays text.
 Whatever was in the file's XMP, IPTC and EXIF GPS block before is removed: a file that is kept
 as uploaded must not carry where it was drawn or an editor's history along with the credits.
+
+pyexiv2 raises on every Exiv2 message of error level, also for parts Exiv2 only skips (a
+camera's maker note it cannot parse); such a refusal is retried once with Exiv2's log muted,
+and ``strip_location`` then has Pillow confirm that no location is left (else the whole EXIF
+segment goes: ``metadata_segments``).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
@@ -29,6 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from PIL import Image
+
+from adapters import metadata_segments
 from adapters.draft import Artwork, Person, PreviewRequest, validate
 from adapters.text.credits import ROLE_ORDER
 
@@ -72,6 +81,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Exiv2's XMP toolkit is thread-safe only when given a lock (XmpParser::initialize); a worker
 # posts from several threads, and embedding takes milliseconds, so one lock for all.
 _LOCK = threading.Lock()
+_GPS_IFD_TAG = 0x8825
 
 
 class MetadataError(Exception):
@@ -96,6 +106,50 @@ class FileCredits:
     @property
     def empty(self) -> bool:
         return not (self.creators or self.credit_line or self.copyright or self.url)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON value to keep (a delivery's progress), read back by ``from_json``."""
+        return {
+            "creators": list(self.creators),
+            "credit_line": self.credit_line,
+            "copyright": self.copyright,
+            "url": self.url,
+            "title": self.title,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> FileCredits:
+        """The credits ``to_json`` wrote; ``ValueError`` when ``value`` is not that shape."""
+        if not isinstance(value, Mapping):
+            raise ValueError(f"file credits must be an object, not {type(value).__name__}")
+        creators = value.get("creators", [])
+        texts = {k: value.get(k, "") for k in ("credit_line", "copyright", "url", "title")}
+        if not isinstance(creators, list) or not all(isinstance(c, str) for c in creators):
+            raise ValueError("file credits: creators must be a list of strings")
+        if not all(isinstance(v, str) for v in texts.values()):
+            raise ValueError("file credits: credit_line, copyright, url and title are strings")
+        return cls(creators=tuple(creators), **texts)
+
+
+# Where the delivery engine keeps the credits an attempt embedded (``Delivery.progress``).
+PROGRESS_KEY = "file_credits"
+
+
+def kept_credits(progress: Mapping[str, Any]) -> FileCredits | None:
+    """The credits an earlier attempt of the same delivery embedded, from its progress.
+
+    Why: e621 (an MD5 duplicate answer) and Weasyl (a SHA-256 gallery search) make a retry
+    safe only if it uploads the same bytes, so the credits in the file are fixed once per
+    delivery, not re-read from an artwork the artist may have edited meanwhile. None when no
+    attempt kept any, or what was kept cannot be read (logged; the caller makes new ones).
+    """
+    if PROGRESS_KEY not in progress:
+        return None
+    try:
+        return FileCredits.from_json(progress[PROGRESS_KEY])
+    except ValueError as exc:
+        logger.warning("ignoring unreadable file credits in a delivery's progress: %s", exc)
+        return None
 
 
 def clean(text: str) -> str:
@@ -215,36 +269,112 @@ def embed(data: bytes, media_type: str, credits: FileCredits) -> bytes:
     packet = xmp_packet(credits)
     if len(packet.encode()) > MAX_PACKET_BYTES:
         raise MetadataError(f"the credits take {len(packet.encode())} bytes of XMP; too many")
-    import pyexiv2  # imported on first use: most processes never embed anything
+
+    def write(image: Any) -> bytes:
+        image.clear_xmp()
+        image.clear_iptc()
+        _remove(image, image.read_exif(), _GPS_EXIF, image.modify_exif)
+        image.modify_raw_xmp(packet)
+        if media_type == "image/jpeg":
+            image.modify_iptc(iptc_fields(credits))
+        return bytes(image.get_bytes())
 
     try:
-        with _LOCK, pyexiv2.ImageData(data) as image:
-            image.clear_xmp()
-            image.clear_iptc()
-            gps = {key: None for key in image.read_exif() if key.startswith("Exif.GPSInfo.")}
-            if gps:
-                image.modify_exif(gps)
-            image.modify_raw_xmp(packet)
-            if media_type == "image/jpeg":
-                image.modify_iptc(iptc_fields(credits))
-            return image.get_bytes()
-    except (RuntimeError, ValueError, OSError) as exc:  # Exiv2's errors arrive as RuntimeError
-        raise MetadataError(f"could not write the credits into the file: {exc}") from exc
+        return _with_exiv2(data, write)
+    except _EXIV2_ERRORS as exc:  # Exiv2's errors arrive as RuntimeError
+        # pyexiv2 raises on any error-level message, e.g. a maker note Exiv2 only skips:
+        # try once more with the messages muted; a real failure still raises
+        logger.info("Exiv2 complained (%s); writing the credits leniently", str(exc).strip())
+        try:
+            return _with_exiv2(data, write, lenient=True)
+        except _EXIV2_ERRORS as again:
+            raise MetadataError(f"could not write the credits into the file: {again}") from again
 
 
 def strip_location(data: bytes, media_type: str) -> bytes:
-    """``data`` without its EXIF GPS block (where a photo of a drawing was taken is nobody's
-    business); only that metadata changes. Raises ``MetadataError`` when Exiv2 refuses."""
-    import pyexiv2
+    """``data`` without the place it was made: the EXIF GPS block and XMP ``exif:GPS*``
+    properties (where a photo of a drawing was taken is nobody's business).
 
+    Exiv2 removes just those tags; only metadata changes. pyexiv2 turns every Exiv2 message
+    of error level into an exception, even one about a part it merely skipped (a maker note
+    it cannot parse), so a refusal is retried with those messages logged instead, and Pillow
+    then confirms that no GPS block is left. When that cannot be confirmed, the whole EXIF
+    segment goes (``metadata_segments.drop_exif``). ``MetadataError`` only when a location
+    provably remains or the file's structure cannot be walked at all.
+    """
     try:
-        with _LOCK, pyexiv2.ImageData(data) as image:
-            gps = {key: None for key in image.read_exif() if key.startswith("Exif.GPSInfo.")}
-            if not gps:
-                return data
-            image.modify_exif(gps)
-            return image.get_bytes()
-    except (RuntimeError, ValueError, OSError) as exc:
+        out = _with_exiv2(data, _strip, lenient=False)
+        if _location_left(out, media_type) is not True:
+            return out
+        reason = "Exiv2 left a GPS block"
+    except _EXIV2_ERRORS as exc:
+        reason = str(exc).strip()
+        logger.info("Exiv2 complained about a %s file (%s); retrying leniently", media_type, reason)
+        try:
+            out = _with_exiv2(data, _strip, lenient=True)
+            if _location_left(out, media_type) is False:
+                return out
+        except _EXIV2_ERRORS as again:
+            reason = str(again).strip()
+    logger.info("removing the whole EXIF segment of a %s file: %s", media_type, reason)
+    try:
+        out = metadata_segments.drop_exif(data, media_type)
+    except metadata_segments.SegmentError as exc:
         raise MetadataError(
-            f"could not remove the location from the {media_type} file: {exc}"
+            f"could not remove the location from the {media_type} file: {reason}; {exc}"
         ) from exc
+    if _location_left(out, media_type) is True:
+        raise MetadataError(f"the {media_type} file still carries a GPS location: {reason}")
+    return out
+
+
+_GPS_EXIF, _GPS_XMP = "Exif.GPSInfo.", "Xmp.exif.GPS"
+_EXIV2_ERRORS = (RuntimeError, ValueError, OSError)
+# pyexiv2's own default (it calls set_log_level(2) at import): warnings are logged, errors raise
+_EXIV2_LOG_DEFAULT, _EXIV2_LOG_MUTE = 2, 4
+
+
+def _strip(image: Any) -> bytes | None:
+    """Remove the GPS tags from an open pyexiv2 image; None when there were none."""
+    exif = _remove(image, image.read_exif(), _GPS_EXIF, image.modify_exif)
+    xmp = _remove(image, image.read_xmp(), _GPS_XMP, image.modify_xmp)
+    return bytes(image.get_bytes()) if exif or xmp else None
+
+
+def _remove(image: Any, tags: Mapping[str, Any], prefix: str, modify: Any) -> bool:
+    doomed = {key: None for key in tags if key.startswith(prefix)}
+    if doomed:
+        modify(doomed)
+    return bool(doomed)
+
+
+def _with_exiv2(data: bytes, edit: Any, *, lenient: bool = False) -> bytes:
+    """``edit(image)``'s bytes (``data`` when it returns None) under the lock; ``lenient``
+    mutes Exiv2's messages for the call, so only a real failure (an exception Exiv2 itself
+    throws) raises. The log level is global, hence set and restored under the same lock."""
+    import pyexiv2  # imported on first use: most processes never embed anything
+
+    with _LOCK:
+        if lenient:
+            pyexiv2.set_log_level(_EXIV2_LOG_MUTE)
+        try:
+            with pyexiv2.ImageData(data) as image:
+                out = edit(image)
+        finally:
+            if lenient:
+                pyexiv2.set_log_level(_EXIV2_LOG_DEFAULT)
+    return data if out is None else out
+
+
+def _location_left(data: bytes, media_type: str) -> bool | None:
+    """Whether Pillow, reading independently of Exiv2, finds a GPS block or an XMP location
+    in ``data``; None when it cannot read the file's EXIF."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+            if metadata_segments.xmp_has_location(packet):
+                return True
+            return bool(image.getexif().get_ifd(_GPS_IFD_TAG))
+    except Exception as exc:  # Pillow reports damaged EXIF through many types
+        logger.debug("Pillow cannot read the %s file's EXIF: %s", media_type, exc)
+        return None

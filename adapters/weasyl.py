@@ -142,7 +142,7 @@ class Weasyl(Adapter):
         digest = hashlib.sha256(image.data).hexdigest()
         with _Api.open(self, job.credentials) as api:
             if progress.get("submit_sent_at"):  # an earlier answer was lost: is it there?
-                found = self._find(api, digest)
+                found = self._find(api, *_digests(progress, digest))
                 if found is not None:
                     save({"submitid": found.remote_id, "url": found.url})
                     return found
@@ -218,14 +218,17 @@ class Weasyl(Adapter):
         if not job.images:
             return Lookup(Presence.UNKNOWN)
         image = fit_media(job.images[0], self.images, self.name, refuse_animation=True)
+        digests = _digests(progress, hashlib.sha256(image.data).hexdigest())
         with _Api.open(self, job.credentials) as api:
-            found = self._find(api, hashlib.sha256(image.data).hexdigest())
+            found = self._find(api, *digests)
         return Lookup(Presence.FOUND, found) if found else Lookup(Presence.ABSENT)
 
-    def _find(self, api: _Api, digest: str) -> Published | None:
+    def _find(self, api: _Api, *digests: str) -> Published | None:
+        """The account's submission whose file has one of ``digests`` (Weasyl serves files
+        under their SHA-256), searched in one pass over the gallery."""
         for submission in self._gallery(api, self.lookup_depth):
             files = (submission.get("media") or {}).get("submission") or []
-            if any(digest in str(f.get("url") or "") for f in files):
+            if any(d in str(f.get("url") or "") for f in files for d in digests):
                 published = self._imported(api, submission)
                 return Published(
                     published.remote_id, published.url, {**published.extra, "adopted": True}
@@ -371,6 +374,16 @@ class Weasyl(Adapter):
 
 class NotFound(ContentRejected):
     """The submission is not there (removed, or never existed)."""
+
+
+def _digests(progress: Mapping[str, Any], current: str) -> tuple[str, ...]:
+    """What an earlier upload's file may hash to: the SHA-256 saved just before it was sent
+    (the file then sent; the credits embedded in it may have changed since), then the file's
+    as it would be sent now."""
+    saved = progress.get("sha256")
+    if isinstance(saved, str) and re.fullmatch(r"[0-9a-f]{64}", saved) and saved != current:
+        return (saved, current)
+    return (current,)
 
 
 def _site_url(credentials: Mapping[str, str]) -> str:

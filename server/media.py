@@ -5,7 +5,8 @@ format is recognised from its magic bytes (PNG, JPEG, GIF, WEBP only), its dimen
 against a pixel budget (decompression bombs), and it is decoded in full so truncated or damaged
 files are refused at upload time rather than when a platform rejects them at delivery. EXIF
 orientation is applied once here so every platform shows the picture the right way up, and an
-EXIF GPS block is removed (metadata only; the image data is not re-encoded for it).
+EXIF GPS block or XMP position is removed (metadata only; the image data is not re-encoded for
+it; where Exiv2 cannot rewrite damaged EXIF, the whole EXIF segment goes instead).
 
 Files live at ``root/<sha[:2]>/<sha>``; the same picture uploaded twice is stored once. Whatever
 goes wrong, nothing is left behind: the bytes are staged in a temporary file inside ``root`` and
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from adapters import metadata
+from adapters import metadata, metadata_segments
 
 logger = logging.getLogger(__name__)
 
@@ -306,6 +307,12 @@ def _open(path: Path, fmt: str, max_pixels: int) -> Image.Image:
 
 
 def _has_location(image: Image.Image) -> bool:
+    """An EXIF GPS block or an XMP position; True too when Pillow cannot read the EXIF, so
+    that ``metadata.strip_location`` looks (it returns a file without a location unchanged,
+    and refuses only when a location provably remains)."""
+    packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if metadata_segments.xmp_has_location(packet):
+        return True
     try:
         return bool(image.getexif().get_ifd(_GPS_IFD_TAG))
     except Exception:  # EXIF Pillow cannot read: let Exiv2 look (_without_location)

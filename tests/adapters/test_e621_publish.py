@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import hashlib
 import io
 import random
@@ -13,12 +14,17 @@ import pytest
 import requests
 from adapter_cases import ARTWORK, PEOPLE
 from PIL import Image
+from sqlalchemy import select
 
 from adapters.base import ImageLimits
 from adapters.e621 import E621
 from adapters.errors import AuthError, ContentRejected, RateLimited, SiteChanged, TransientError
 from adapters.publishing import Media, PublishJob
+from server import db
+from server.delivery import queue, runner
+from server.models import Delivery, utcnow
 from tests.peers.e621_server import E621Server, json_response
+from tests.server.helpers import artwork_form
 
 LOGIN, KEY = "Tanraak", "key-123"
 
@@ -330,3 +336,68 @@ def test_fetch_imports_the_accounts_uploads_newest_first_across_pages(server, ad
 )
 def test_parse_url(url, expected):
     assert E621().parse_url(url) == expected
+
+
+# -- through the delivery engine (both databases) ------------------------------------------------
+E621_TAGS = ["hyena", "digital art", "scarf", "sunset", "dusk", "solo", "standing", "outside"]
+
+
+def run_due(app, when: dt.datetime | None = None) -> list[str]:
+    """Claim what is due at ``when`` and run it, as a worker would."""
+    with db.session_scope(app) as session:
+        ids = queue.claim(session, "e621-test", when or utcnow(), 10, 60)
+    return [runner.run(app, i, "e621-test") for i in ids]
+
+
+def test_a_lost_answer_then_an_edit_still_makes_one_post(app, artist):
+    """The credits embedded in the file are fixed at the delivery's first attempt: the retry
+    after a lost answer uploads the same bytes although the artist renamed the work meanwhile,
+    so e621 answers its MD5 duplicate and the post is adopted, not made twice."""
+    assert (
+        artist.post(
+            "/api/v1/people",
+            json={"key": "tanraak", "name": "Tanraak", "accounts": {"e621": LOGIN}},
+        ).status_code
+        == 201
+    )
+    piece = {
+        "title": "Trisk at dusk",
+        "description": "Trisk on the ridge. {credits}",
+        "rating": "mature",
+        "tags": E621_TAGS,
+        "credits": [{"role": "artist", "person": "tanraak"}],
+    }
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(piece, png(noise=True))).json
+    with E621Server(keys={LOGIN: KEY}) as e621:
+        e621.artists.add("tanraak")
+        account = artist.post(
+            "/api/v1/accounts",
+            json={"platform": "e621", "name": LOGIN, "credentials": creds(e621)},
+        ).json["id"]
+        queued = artist.post(
+            f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account]}
+        )
+        assert queued.status_code == 201, queued.json
+        e621.fail_next(1, 0, path="/uploads.json", method="POST", after=True)
+        assert run_due(app) == ["retry_wait"]
+        assert len(e621.posts) == 1  # e621 has it; Creditline does not know
+        edited = artist.patch(f"/api/v1/artworks/{artwork['id']}", json={"title": "Trisk at dawn"})
+        assert edited.status_code == 200, edited.json
+
+        with db.session_scope(app) as session:
+            [delivery] = session.scalars(select(Delivery).where(Delivery.kind == "post")).all()
+            due, delivery_id = delivery.scheduled_at, delivery.id
+            kept = delivery.progress["file_credits"]  # saved before the first upload
+        assert kept["title"] == "Trisk at dusk" and kept["creators"] == ["Tanraak"]
+        # e621 is paced (one upload per account every two minutes): past the next slot too
+        when = max(due + dt.timedelta(seconds=1), utcnow() + dt.timedelta(minutes=5))
+        assert run_due(app, when) == ["posted"]
+
+        first, second = e621.requests_to("POST", "/uploads.json")
+        [post_id] = e621.posts
+    assert second.files["upload[file]"]["data"] == first.files["upload[file]"]["data"]
+    done = artist.get(f"/api/v1/deliveries/{delivery_id}").json
+    assert done["remote_id"] == str(post_id)
+    sent = first.files["upload[file]"]["data"]
+    with Image.open(io.BytesIO(sent)) as image:
+        assert b"Trisk at dusk" in (image.info.get("XML:com.adobe.xmp") or "").encode()

@@ -260,6 +260,27 @@ def test_images_are_fitted_to_the_instances_size_and_pixel_limits(adapter):
         assert status["media_attachments"][0]["description"] == "noise"
 
 
+def animated_gif(size: tuple[int, int]) -> bytes:
+    frames = [Image.new("RGB", size, colour) for colour in ("red", "green", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    return buffer.getvalue()
+
+
+def test_an_animation_over_the_pixel_limit_is_refused_not_sent_as_a_still(adapter):
+    """Before: the area fit re-encoded the GIF's first frame as a still and posted that."""
+    gif = Media(animated_gif((300, 200)), "image/gif", "run.gif", 300, 200, "running hyena")
+    small = Media(animated_gif((100, 80)), "image/gif", "hop.gif", 100, 80, "hopping hyena")
+    with MastodonServer({TOKEN: "artist"}, image_matrix_limit=40_000) as srv:
+        configured = adapter.for_account(creds(srv))
+        with pytest.raises(ContentRejected, match=r"run\.gif: an animation larger than Mastodon"):
+            configured.publish(make_job(srv, plain_post(), (gif,)), Saved())
+        assert srv.requests_to("POST", "/api/v2/media") == [] and srv.statuses == []
+        configured.publish(make_job(srv, plain_post(), (small,), key="k2"), Saved())
+        [upload] = srv.requests_to("POST", "/api/v2/media")
+        assert upload.files["file"]["data"] == small.data  # within the limits: as it is
+
+
 def test_media_answered_202_is_polled_until_processed(server, adapter):
     server.processing_polls = 2
     saved = Saved()

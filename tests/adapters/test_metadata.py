@@ -26,13 +26,17 @@ from adapters.discord import Discord
 from adapters.e621 import E621
 from adapters.images import fit_image, fit_media
 from adapters.metadata import (
+    PROGRESS_KEY,
     FileCredits,
     MetadataError,
     embed,
     file_credits,
+    kept_credits,
     request_credits,
+    strip_location,
     xmp_packet,
 )
+from adapters.metadata_segments import SegmentError, drop_exif
 from adapters.publishing import Media, PublishJob
 from server import db
 from server.delivery import queue, runner
@@ -353,6 +357,94 @@ def test_files_that_cannot_carry_credits_are_refused_with_a_reason():
     )
     with pytest.raises(MetadataError, match="too many"):
         embed(encoded("JPEG"), "image/jpeg", huge)
+
+
+# -- removing the location (server/media.py calls this at upload) ------------------------------
+def canon_with_bad_maker_note() -> bytes:
+    """A readable GPS block beside a Canon maker note that claims 65,535 entries: Exiv2 only
+    skips the maker note, but logs an error, which pyexiv2 raises."""
+    exif = Image.Exif()
+    exif.load(gps_exif())
+    exif[0x010F] = "Canon"
+    exif.get_ifd(0x8769)[0x927C] = b"\xff\xff" + bytes(64)
+    return encoded("JPEG", exif=exif.tobytes())
+
+
+def gps_of(data: bytes) -> dict[int, Any]:
+    with Image.open(io.BytesIO(data)) as img:
+        return dict(img.getexif().get_ifd(0x8825))
+
+
+def test_the_location_goes_from_exif_and_xmp_and_the_rest_stays():
+    original = encoded("JPEG")
+    assert gps_of(original) and "exif:GPSLatitude" in xmp_of(original)
+    stripped = strip_location(original, "image/jpeg")
+    assert gps_of(stripped) == {}
+    assert "exif:GPSLatitude" not in xmp_of(stripped)
+    assert xmp_of(stripped)["xmp:CreatorTool"].endswith("secret-project.kra")  # not a place
+    assert image_data(stripped, "image/jpeg") == image_data(original, "image/jpeg")
+
+
+def test_a_maker_note_exiv2_cannot_parse_neither_blocks_the_strip_nor_the_credits():
+    original = canon_with_bad_maker_note()
+    stripped = strip_location(original, "image/jpeg")
+    assert gps_of(stripped) == {}
+    with Image.open(io.BytesIO(stripped)) as img:
+        assert img.getexif()[0x010F] == "Canon"  # only the location went
+    assert image_data(stripped, "image/jpeg") == image_data(original, "image/jpeg")
+    with_credits = embed(original, "image/jpeg", CREDITS)  # before: "sent without credits"
+    assert xmp_of(with_credits)["photoshop:Credit"] == CREDITS.credit_line
+    assert gps_of(with_credits) == {}
+    assert with_credits == embed(original, "image/jpeg", CREDITS)  # still deterministic
+
+
+@pytest.mark.parametrize("fmt,media_type", FORMATS)
+def test_the_last_resort_drops_the_whole_exif_segment_and_nothing_else(fmt, media_type):
+    original = encoded(fmt)
+    dropped = drop_exif(original, media_type)
+    with Image.open(io.BytesIO(dropped)) as img:
+        img.load()
+        assert dict(img.getexif()) == {}
+        assert img.info.get("icc_profile") == SRGB  # other metadata stays
+    assert xmp_of(dropped) is None  # OLD_XMP names a place: the packet went too
+    assert image_data(dropped, media_type) == image_data(original, media_type)
+    assert pixels(dropped) == pixels(original)
+    if media_type == "image/webp":
+        chunks = dict(webp_chunks(dropped))
+        assert b"EXIF" not in chunks and b"XMP " not in chunks
+        assert chunks[b"VP8X"][0] & 0x0C == 0  # the EXIF and XMP flags are cleared
+        assert int.from_bytes(dropped[4:8], "little") == len(dropped) - 8
+    clean = encoded(fmt, exif=b"", **({"xmp": b""} if fmt != "PNG" else {"pnginfo": None}))
+    assert drop_exif(clean, media_type) == clean  # nothing to drop: the same bytes
+
+
+def test_a_file_whose_structure_is_broken_is_refused_not_guessed_at():
+    jpeg = encoded("JPEG")
+    cut = jpeg[: jpeg.index(b"\xff\xe1") + 40]  # inside the EXIF segment
+    with pytest.raises(SegmentError, match="runs past the end"):
+        drop_exif(cut, "image/jpeg")
+    with pytest.raises(SegmentError, match="image/gif"):
+        drop_exif(b"GIF89a", "image/gif")
+    with pytest.raises(MetadataError, match="location"):
+        strip_location(cut, "image/jpeg")
+
+
+# -- credits fixed once per delivery (the runner keeps them in its progress) -------------------
+def test_file_credits_survive_a_round_trip_through_json():
+    assert FileCredits.from_json(CREDITS.to_json()) == CREDITS
+    assert kept_credits({PROGRESS_KEY: CREDITS.to_json()}) == CREDITS
+    assert kept_credits({}) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [None, "Tanraak", {"creators": "Tanraak"}, {"creators": [1]}, {"credit_line": 5}],
+)
+def test_unreadable_kept_credits_are_ignored_with_a_warning(bad, caplog):
+    with pytest.raises(ValueError, match="file credits"):
+        FileCredits.from_json(bad)
+    assert kept_credits({PROGRESS_KEY: bad}) is None
+    assert "unreadable file credits" in caplog.text
 
 
 # -- the fitter: where and when the credits go in ----------------------------------------------

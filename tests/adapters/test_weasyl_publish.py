@@ -3,6 +3,8 @@ header, the duplicate-file guard, edit, tags, removal and the documented API."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterator
@@ -10,11 +12,17 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from adapters.errors import AuthError, ContentRejected, RateLimited, SiteChanged, TransientError
+from adapters.metadata import FileCredits
 from adapters.publishing import Media, Presence, PublishJob
 from adapters.weasyl import Weasyl
+from server import db
+from server.delivery import queue, runner
+from server.models import Delivery, utcnow
 from tests.peers.weasyl_server import WeasylServer
+from tests.server.helpers import artwork_form
 
 KEY = "api-key-tanraak"
 
@@ -346,3 +354,77 @@ def test_check_auth_names_the_account(server, adapter):
 )
 def test_parse_url(url, expected):
     assert Weasyl().parse_url(url) == expected
+
+
+# -- a retry after a lost answer, when the file's embedded credits changed meanwhile -----------
+def credited(title: str) -> Media:
+    """The image as the runner hands it over: Weasyl keeps metadata, so the credits (with the
+    work's title) are embedded and the file's hash depends on them."""
+    credits = FileCredits(("Tanraak",), "Art: Tanraak", "© 2026 Tanraak", title=title)
+    return dataclasses.replace(IMAGE, credits=credits)
+
+
+def test_the_retry_looks_for_the_file_it_saved_before_sending(server, adapter):
+    server.fail_next(1, 0, path="/submit/visual", after=True)
+    saved = Saved()
+    with pytest.raises(TransientError):
+        adapter.publish(make_job(server, image=credited("Trisk at dusk")), saved)
+    [sub] = server.submissions.values()
+    progress = saved.merged()
+    renamed = make_job(server, progress=progress, image=credited("Trisk at dawn"))
+    assert renamed.images[0].credits != credited("Trisk at dusk").credits
+
+    found = adapter.lookup(renamed)  # the engine asks first (Weasyl has no idempotent create)
+    assert found.presence is Presence.FOUND and found.published.remote_id == str(sub["submitid"])
+    published = adapter.publish(renamed, saved)  # and a publish that resumes finds it too
+
+    assert published.remote_id == str(sub["submitid"])
+    assert len(server.submissions) == 1
+    assert server.requests_to("POST", "/submit/visual")[1:] == []
+
+
+# -- through the delivery engine (both databases) ------------------------------------------------
+def run_due(app, when: dt.datetime | None = None) -> list[str]:
+    with db.session_scope(app) as session:
+        ids = queue.claim(session, "weasyl-test", when or utcnow(), 10, 60)
+    return [runner.run(app, i, "weasyl-test") for i in ids]
+
+
+def test_a_lost_answer_then_an_edit_still_makes_one_submission(app, artist):
+    """The file credits are fixed at the delivery's first attempt, so the lookup before the
+    retry finds the first upload by its hash although the artist renamed the work."""
+    person = {"key": "me", "name": "Tanraak", "accounts": {"weasyl": "Tan_raak"}}
+    assert artist.post("/api/v1/people", json=person).status_code == 201
+    piece = {
+        "title": "Trisk at dusk",
+        "description": "Trisk on the ridge. {credits}",
+        "rating": "mature",
+        "tags": ["hyena", "digital art"],
+        "credits": [{"role": "artist", "person": "me"}],
+    }
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(piece, png())).json
+    with WeasylServer({KEY: "Tan_raak"}) as weasyl:
+        account = artist.post(
+            "/api/v1/accounts",
+            json={"platform": "weasyl", "name": "Tan_raak", "credentials": creds(weasyl)},
+        ).json["id"]
+        queued = artist.post(
+            f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account]}
+        )
+        assert queued.status_code == 201, queued.json
+        weasyl.fail_next(1, 0, path="/submit/visual", method="POST", after=True)
+        assert run_due(app) == ["retry_wait"]
+        [sub] = weasyl.submissions.values()
+        edited = artist.patch(f"/api/v1/artworks/{artwork['id']}", json={"title": "Trisk at dawn"})
+        assert edited.status_code == 200, edited.json
+
+        with db.session_scope(app) as session:
+            [delivery] = session.scalars(select(Delivery).where(Delivery.kind == "post")).all()
+            due, delivery_id = delivery.scheduled_at, delivery.id
+        when = max(due + dt.timedelta(seconds=1), utcnow() + dt.timedelta(minutes=5))
+        assert run_due(app, when) == ["posted"]
+
+        assert len(weasyl.submissions) == 1
+        assert len(weasyl.requests_to("POST", "/submit/visual")) == 1
+    done = artist.get(f"/api/v1/deliveries/{delivery_id}").json
+    assert done["remote_id"] == str(sub["submitid"])

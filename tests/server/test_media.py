@@ -8,9 +8,11 @@ import struct
 import zlib
 from pathlib import Path
 
+import pyexiv2
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
+from adapters import metadata
 from server.media import MediaError, MediaStore, StoredImage
 
 ORIENTATION = 0x0112
@@ -234,6 +236,92 @@ def test_a_rotated_photo_loses_its_location_too(store: MediaStore) -> None:
     with Image.open(io.BytesIO(store.read(stored.sha256))) as image:
         assert not image.getexif().get_ifd(GPS_IFD)
         assert image.getexif().get(ORIENTATION, 1) == 1
+
+
+def canon_with_bad_maker_note(fmt: str = "JPEG") -> bytes:
+    """A photo whose GPS block is readable but whose Canon maker note claims 65,535 entries:
+    Exiv2 logs "Directory Canon with 65535 entries considered invalid", which pyexiv2 turns
+    into an exception although only the maker note is skipped."""
+    exif = with_gps(Image.Exif())
+    exif[0x010F] = "Canon"
+    exif.get_ifd(0x8769)[0x927C] = b"\xff\xff" + bytes(64)  # MakerNote: entry count 0xFFFF
+    return encode(two_tone(64, 32), fmt, exif=exif)
+
+
+def test_a_location_next_to_an_unreadable_maker_note_is_removed(store: MediaStore) -> None:
+    data = canon_with_bad_maker_note()
+    with pytest.raises(RuntimeError, match="65535 entries"), pyexiv2.ImageData(data) as image:
+        image.read_exif()  # what made such uploads fail as "corrupt_image"
+
+    stored = store.save(io.BytesIO(data))
+
+    kept = store.read(stored.sha256)
+    with Image.open(io.BytesIO(kept)) as image:
+        assert not image.getexif().get_ifd(GPS_IFD)
+        assert image.getexif().get(0x010F) == "Canon"  # the rest of the EXIF stays
+    assert kept[kept.index(b"\xff\xda") :] == data[data.index(b"\xff\xda") :]
+
+
+def exif_segment(data: bytes) -> bytes | None:
+    """The JPEG's APP1 Exif segment body, found by walking the markers."""
+    i = 2
+    while data[i + 1] != 0xDA:
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if data[i + 1] == 0xE1 and data[i + 4 : i + 10] == b"Exif\x00\x00":
+            return data[i + 4 : i + 2 + length]
+        i += 2 + length
+    return None
+
+
+def test_damaged_exif_that_exiv2_refuses_goes_whole_and_the_upload_is_kept(
+    store: MediaStore,
+) -> None:
+    """EXIF that is not even TIFF: Exiv2 refuses it, nobody can say what is in it, so the
+    segment goes; the picture is kept, its compressed data untouched."""
+    clean = encode(two_tone(64, 32), "JPEG")
+    body = b"Exif\x00\x00XX*\x00" + bytes(20) + b"GPSLatitude 52.5N"
+    data = clean[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + clean[2:]
+    with Image.open(io.BytesIO(data)) as probe:  # Pillow opens it, so the upload gets here
+        probe.load()
+    with pytest.raises(RuntimeError), pyexiv2.ImageData(data) as image:
+        image.read_exif()
+
+    stripped = metadata.strip_location(data, "image/jpeg")
+    assert exif_segment(data) is not None and exif_segment(stripped) is None
+    assert stripped == clean  # nothing else changed
+    stored = store.save(io.BytesIO(data))
+    assert store.read(stored.sha256) == data  # Pillow finds no location: kept as uploaded
+
+
+XMP_WITH_PLACE = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    'xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'exif:GPSLatitude="52,31.2N" exif:GPSLongitude="13,24.6E">'
+    "<dc:format>image/jpeg</dc:format></rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_location_in_the_xmp_is_removed_too(store: MediaStore, fmt: str) -> None:
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", XMP_WITH_PLACE)
+        data = encode(two_tone(64, 32), fmt, pnginfo=info)
+    else:
+        data = encode(two_tone(64, 32), fmt, xmp=XMP_WITH_PLACE.encode())
+    with Image.open(io.BytesIO(data)) as original:
+        original.load()
+        assert "GPSLatitude" in str(original.info)  # the test file really has one
+
+    stored = store.save(io.BytesIO(data))
+
+    with Image.open(io.BytesIO(store.read(stored.sha256))) as image:
+        image.load()
+        packet = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+        packet = packet if isinstance(packet, bytes) else packet.encode()
+        assert b"GPSLatitude" not in packet and b"GPSLongitude" not in packet
+        assert b"image/jpeg" in packet  # the rest of the XMP stays
 
 
 # --- refused uploads leave nothing behind --------------------------------------------------
