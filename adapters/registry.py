@@ -27,6 +27,7 @@ NOT_PLATFORMS = frozenset(
         "http",
         "images",
         "metadata",
+        "metadata_segments",
         "preview",
         "publishing",
         "registry",
