@@ -25,8 +25,9 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -136,13 +137,24 @@ class Twitter(Adapter):
                 save({"user": user})
             ids = [str(i) for i in progress.get("tweet_ids") or ()]
             media_ids = [str(i) for i in progress.get("media_ids") or ()]
+            old = self._replaced(api, progress.get("replaces"), texts, ids)
             if not ids:
                 media_ids = self._upload(api, job, progress, save)
             for i in range(len(ids), len(texts)):
                 parent = ids[-1] if ids else None
                 try:
+                    if i > 0:
+                        self._clear_old_twin(api, old, texts[i], save)
                     tweet_id = self._create(
-                        api, i, texts[i], parent, media_ids if i == 0 else [], user, progress, save
+                        api,
+                        i,
+                        texts[i],
+                        parent,
+                        media_ids if i == 0 else [],
+                        user,
+                        progress,
+                        save,
+                        old.ids,
                     )
                 except ContentRejected as exc:
                     if ids:
@@ -227,11 +239,14 @@ class Twitter(Adapter):
         user: Mapping[str, str],
         progress: dict[str, Any],
         save: Checkpoint,
+        exclude: frozenset[str] = frozenset(),
     ) -> str:
         """POST one part of the thread. X has no idempotency key: when an earlier attempt sent
-        this part and lost the answer, look for it on the account before sending it again."""
+        this part and lost the answer, look for it on the account before sending it again.
+        ``exclude``: posts that are never ours to adopt (a repost's old thread: the same text
+        there is the post being replaced, not an earlier attempt of this one)."""
         if progress.get("pending") == index:
-            found = self._find(api, user["id"], text, parent)
+            found = self._find(api, user["id"], text, parent, exclude)
             if found is not None:
                 return found
         save({"pending": index})
@@ -243,7 +258,7 @@ class Twitter(Adapter):
         try:
             answer = api.call("POST", api.url("/2/tweets"), json=body, write=True)
         except Duplicate:
-            found = self._find(api, user["id"], text, parent)  # our own earlier attempt?
+            found = self._find(api, user["id"], text, parent, exclude)  # an earlier attempt?
             if found is not None:
                 return found
             raise
@@ -295,12 +310,72 @@ class Twitter(Adapter):
         )
         return [t for t in answer.get("data") or () if isinstance(t, dict) and t.get("id")]
 
-    def _find(self, api: _Api, user_id: str, text: str, parent: str | None) -> str | None:
+    def _find(
+        self,
+        api: _Api,
+        user_id: str,
+        text: str,
+        parent: str | None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> str | None:
         wanted = comparable(text)
         for tweet in self._timeline(api, user_id):
+            if str(tweet["id"]) in exclude:
+                continue
             if replied_to(tweet) == parent and comparable(expanded_text(tweet)) == wanted:
                 return str(tweet["id"])
         return None
+
+    # -- delete-and-repost -----------------------------------------------------------------
+    # A repost (server/delivery/repost.py) passes ``progress["replaces"]``: the old post's id
+    # and what its delivery saved. X refuses a post whose text equals one already up, and the
+    # old post is still up while the new one is posted, so the old thread is read first.
+
+    def _replaced(self, api: _Api, replaces: Any, texts: list[str], ids: list[str]) -> _OldThread:
+        """The thread a repost replaces, with each part's text; fails before anything is
+        posted when the new post's text is the old one's (X would refuse it as a duplicate,
+        and adopting the old post would make the repost delete its own result)."""
+        if not isinstance(replaces, Mapping) or not replaces.get("remote_id"):
+            return _OldThread()
+        thread = recorded_thread(str(replaces["remote_id"]), replaces.get("progress") or {})
+        shown = self._texts(api, thread)
+        old = _OldThread(frozenset(thread), {i: shown[i] for i in thread[1:] if i in shown})
+        main = shown.get(thread[0])
+        if not ids and main is not None and same_text(main, texts[0]):
+            raise ContentRejected(
+                "the post's text did not change, and X refuses a post whose text equals one "
+                "already up (the old post is still up until the new one is): nothing was "
+                "posted and the old post stays"
+            )
+        return old
+
+    def _texts(self, api: _Api, tweet_ids: list[str]) -> dict[str, str]:
+        """The posts' texts as sent (``GET /2/tweets?ids=``; posts that are gone are left
+        out)."""
+        answer = api.call(
+            "GET",
+            api.url("/2/tweets"),
+            params={"ids": ",".join(tweet_ids[:100]), "tweet.fields": "entities"},
+        )
+        return {
+            str(t["id"]): expanded_text(t)
+            for t in answer.get("data") or ()
+            if isinstance(t, dict) and t.get("id")
+        }
+
+    def _clear_old_twin(self, api: _Api, old: _OldThread, text: str, save: Checkpoint) -> None:
+        """A reply of the new thread repeats one of the old thread word for word (e.g. the
+        credits did not change): X would refuse it as a duplicate, so that old reply goes
+        first. The new post is already up, and the old one goes at the end of the repost."""
+        for tweet_id, shown in list(old.replies.items()):
+            if not same_text(shown, text):
+                continue
+            with suppress(NotFound):
+                api.call("DELETE", api.url(f"/2/tweets/{tweet_id}"), write=True)
+            del old.replies[tweet_id]
+            logger.info("twitter: deleted old reply %s first: the new thread repeats it", tweet_id)
+            save({"cleared": [*old.cleared, tweet_id]})
+            old.cleared.append(tweet_id)
 
     def lookup(self, job: PublishJob) -> Lookup:
         """FOUND only when the whole thread is on the account. A main post whose replies are
@@ -339,22 +414,48 @@ class Twitter(Adapter):
         *,
         update_credentials: CredentialsUpdate | None = None,  # OAuth 1.0a tokens do not change
     ) -> None:
-        """Delete the post and the self-replies chained under it (its links/credits thread);
-        a post that is already gone is no error."""
+        """Delete the post alone: without a record of its thread, no reply is taken (it may be
+        the artist's own). See ``delete_recorded``."""
+        self.delete_recorded(remote_id, {}, credentials)
+
+    def delete_recorded(
+        self,
+        remote_id: str,
+        saved: Mapping[str, Any],
+        credentials: Mapping[str, str],
+        *,
+        reply_texts: Sequence[str] = (),
+        update_credentials: CredentialsUpdate | None = None,
+    ) -> None:
+        """Delete the post and exactly the thread Creditline recorded for it (``saved``: what
+        its delivery saved, ``tweet_ids`` or an adopted thread's ``reply_ids``), newest part
+        first, so a post never stays up without its credits while the thread is taken down.
+
+        Only when nothing was recorded is the account's timeline searched, and then only for
+        self-replies chained under the post whose text is one of ``reply_texts`` (what
+        Creditline would write there): other replies, the artist's own, are never touched.
+        A post that is already gone is no error."""
+        thread = recorded_thread(remote_id, saved)
         with _Api.open(self, credentials) as api:
-            user = self._me(api)
-            children: dict[str, str] = {}
-            for tweet in reversed(self._timeline(api, user["id"])):  # oldest first
-                parent = replied_to(tweet)
-                if parent:
-                    children.setdefault(parent, str(tweet["id"]))
-            chain, current = [], str(remote_id)
-            while current in children:
-                current = children[current]
-                chain.append(current)
-            for tweet_id in [*reversed(chain), str(remote_id)]:
+            if not _has_record(saved) and reply_texts:
+                thread += self._matching_replies(api, str(remote_id), reply_texts)
+            for tweet_id in reversed(thread):
                 with suppress(NotFound):
                     api.call("DELETE", api.url(f"/2/tweets/{tweet_id}"), write=True)
+
+    def _matching_replies(self, api: _Api, remote_id: str, texts: Sequence[str]) -> list[str]:
+        wanted = {comparable(t) for t in texts}
+        user = self._me(api)
+        children: dict[str, str] = {}
+        for tweet in reversed(self._timeline(api, user["id"])):  # oldest first
+            parent = replied_to(tweet)
+            if parent and comparable(expanded_text(tweet)) in wanted:
+                children.setdefault(parent, str(tweet["id"]))
+        chain, current = [], remote_id
+        while current in children:
+            current = children[current]
+            chain.append(current)
+        return chain
 
     def check_auth(
         self, credentials: Mapping[str, str], *, update_credentials: CredentialsUpdate | None = None
@@ -448,6 +549,30 @@ STATUS_URL = re.compile(
 URL_IN_TEXT = re.compile(r"https?://\S+")
 
 
+@dataclass
+class _OldThread:
+    """The thread a repost replaces: every id (never adopted as ours), and the replies still
+    up with their texts (a new reply repeating one of them clears it first)."""
+
+    ids: frozenset[str] = frozenset()
+    replies: dict[str, str] = field(default_factory=dict)
+    cleared: list[str] = field(default_factory=list)
+
+
+def _has_record(saved: Mapping[str, Any]) -> bool:
+    return saved.get("reply_ids") is not None or bool(saved.get("tweet_ids"))
+
+
+def recorded_thread(remote_id: str, saved: Mapping[str, Any]) -> list[str]:
+    """The post and the replies its delivery recorded: ``reply_ids`` when the whole thread was
+    noted (posted or adopted), else the ``tweet_ids`` saved part by part."""
+    replies = saved.get("reply_ids")
+    if replies is None:
+        ids = [str(i) for i in saved.get("tweet_ids") or ()]
+        replies = ids[1:] if ids and ids[0] == str(remote_id) else []
+    return [str(remote_id), *(str(r) for r in replies)]
+
+
 def status_url(username: str, tweet_id: str) -> str:
     return f"https://x.com/{username}/status/{tweet_id}"
 
@@ -480,6 +605,16 @@ def comparable(text: str) -> str:
     from the end), so links are compared as a placeholder and whitespace is folded."""
     text = unicodedata.normalize("NFC", html.unescape(text))
     return " ".join(URL_IN_TEXT.sub("<url>", text).split())
+
+
+def same_text(shown: str, text: str) -> bool:
+    """Whether X would take ``text`` for a duplicate of a post showing ``shown`` (expanded):
+    links compared in full (a changed link is a changed post), whitespace folded."""
+
+    def fold(value: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", html.unescape(value)).split())
+
+    return fold(shown) == fold(text)
 
 
 class NotFound(ContentRejected):

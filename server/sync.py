@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from adapters import registry
+from adapters import metadata, registry
 from server.models import Artwork, Copy, Credit, Delivery, Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,14 @@ log = logging.getLogger(__name__)
 PENDING = ("scheduled", "retry_wait", "needs_attention")
 TERMINAL = ("posted", "failed", "cancelled")
 REPOST = "repost"  # the key of a repost's own state in ``Delivery.progress``
+REPLACES = "replaces"  # what a repost tells its adapter about the post it replaces
+# progress keys that are the engine's own, not an adapter's ids
+ENGINE_KEYS = (REPOST, REPLACES, "also_on", "reply_ids", metadata.PROGRESS_KEY)
+SUPERSEDED = "superseded by a newer repost"
+# A ``links`` edit that ran while a post was still pending: it is queued again once links are
+# due (unlike one whose render would not take the line, which stays cancelled).
+LINKS_NOT_DUE = "not due yet: a post of this artwork is still pending"
+RETIRABLE = (*PENDING, "failed")  # a repost in one of these states may be replaced
 
 
 @dataclass(frozen=True)
@@ -175,8 +183,9 @@ def live_copy(session: Session, artwork: Artwork, account_id: int) -> Copy | Non
 def queue_repost(session: Session, post: Delivery) -> Delivery | None:
     """Queue a delete-and-repost of the account's live copy if it is behind (None otherwise).
 
-    One repost per account at a time until its new post is up: a waiting one that never ran
-    is replaced (each repost renders the artwork as it is when it runs); one that is running
+    One repost per account at a time until its new post is up: older ones that never posted
+    (waiting, or failed) are cancelled as superseded — each repost renders the artwork as it is
+    when it runs, and two reposts must never replace the same copy; one that is running
     renders the current artwork anyway and catches up when it records its new post.
     """
     artwork, account = post.artwork, post.account
@@ -184,25 +193,25 @@ def queue_repost(session: Session, post: Delivery) -> Delivery | None:
     if copy is None or copy.synced_revision >= artwork.revision:
         return None
     for other in _reposts(session, artwork.id, account.id):
-        if other.state in TERMINAL or new_post_of(other) is not None:
+        if other.state in ("posted", "cancelled") or new_post_of(other) is not None:
             continue  # done, or only deleting its own old post now
         if other.revision == artwork.revision and _replaces(other, copy):
             return None  # already queued for this revision
-        if not _cancel_unstarted(session, other):
+        if not _retire(session, other, SUPERSEDED):
             log.info("repost %s is running; it renders the current artwork", other.id)
             return None
     taken = session.scalar(
-        select(Delivery.id).where(
+        select(Delivery)
+        .where(
             Delivery.artwork_id == artwork.id,
             Delivery.account_id == account.id,
             Delivery.kind == "repost",
             Delivery.revision == artwork.revision,
         )
+        .execution_options(populate_existing=True)
     )
     if taken is not None:  # e.g. the artist turned the opt-in off and on again
-        log.info("repost for revision %s already exists (delivery %s)", artwork.revision, taken)
-        return None
-    source = session.get(Delivery, copy.delivery_id)
+        return _revive(session, taken, copy)
     repost = Delivery(
         artwork=artwork,
         account=account,
@@ -215,26 +224,78 @@ def queue_repost(session: Session, post: Delivery) -> Delivery | None:
         idempotency_key=registry.get(account.platform).new_idempotency_key(),
         remote_id=copy.remote_id,
         remote_url=copy.url,
-        progress={
-            REPOST: {
-                "old": {
-                    "copy_id": copy.id,
-                    "remote_id": copy.remote_id,
-                    "url": copy.url,
-                    # what the old post's delivery saved (thread parts), for its deletion
-                    "progress": _own_progress(source.progress if source else {}),
-                }
-            }
-        },
+        progress=_repost_progress(session, copy),
     )
     session.add(repost)
     log.info("artwork %s: repost of %s queued", artwork.id, copy.url)
     return repost
 
 
+def _repost_progress(session: Session, copy: Copy) -> dict[str, Any]:
+    source = session.get(Delivery, copy.delivery_id)
+    return {
+        REPOST: {
+            "old": {
+                "copy_id": copy.id,
+                "remote_id": copy.remote_id,
+                "url": copy.url,
+                # what the old post's delivery saved (thread parts), for its deletion
+                "progress": _own_progress(source.progress if source else {}),
+            }
+        }
+    }
+
+
+def _revive(session: Session, repost: Delivery, copy: Copy) -> Delivery | None:
+    """The repost for this revision exists (the unique slot is taken): a cancelled one that
+    never posted is queued again, now against the live copy; any other stays as it is."""
+    if repost.state != "cancelled" or new_post_of(repost) is not None or repost.outcome_unknown:
+        log.info("repost for revision %s already exists (delivery %s)", repost.revision, repost.id)
+        return None
+    repost.state = "scheduled"
+    repost.scheduled_at = utcnow()
+    repost.attempts = 0
+    repost.last_error = None
+    repost.cancel_requested = False
+    repost.remote_id, repost.remote_url = copy.remote_id, copy.url
+    repost.progress = _repost_progress(session, copy)
+    log.info("repost %s queued again for %s", repost.id, copy.url)
+    return repost
+
+
+def superseded(session: Session, repost: Delivery) -> str | None:
+    """Why a repost that has not posted yet must not run or be retried (None if it may): the
+    copy it would replace is no longer the account's live copy, or a newer repost exists."""
+    if new_post_of(repost) is not None:
+        return None  # its new post is up: only the old post's deletion is left
+    old = (repost.progress or {}).get(REPOST, {}).get("old") or {}
+    live = live_copy(session, repost.artwork, repost.account_id)
+    if live is None or live.id != old.get("copy_id"):
+        where = f"; the post on this account is now {live.url}" if live is not None else ""
+        return f"{SUPERSEDED} (the copy it would replace was already replaced{where})"
+    newer = session.scalar(
+        select(Delivery.id).where(
+            Delivery.artwork_id == repost.artwork_id,
+            Delivery.account_id == repost.account_id,
+            Delivery.kind == "repost",
+            Delivery.id > repost.id,
+            Delivery.state != "cancelled",
+        )
+    )
+    if newer is not None:
+        return f"{SUPERSEDED} (delivery {newer})"
+    return None
+
+
 def _own_progress(progress: dict[str, Any] | None) -> dict[str, Any]:
     """An adapter's saved ids, without the engine's own keys."""
-    return {k: v for k, v in (progress or {}).items() if k not in (REPOST, "also_on")}
+    return {k: v for k, v in (progress or {}).items() if k not in (REPOST, REPLACES, "also_on")}
+
+
+def adapter_ids(progress: dict[str, Any] | None) -> dict[str, Any]:
+    """What an adapter saved in a delivery's progress (an earlier attempt got that far, so its
+    post may exist), without the engine's own keys."""
+    return {k: v for k, v in (progress or {}).items() if k not in ENGINE_KEYS and v}
 
 
 def _reposts(session: Session, artwork_id: int, account_id: int) -> list[Delivery]:
@@ -247,23 +308,29 @@ def _reposts(session: Session, artwork_id: int, account_id: int) -> list[Deliver
                 Delivery.kind == "repost",
             )
             .order_by(Delivery.id)
+            .execution_options(populate_existing=True)
         )
     )
 
 
-def _cancel_unstarted(session: Session, delivery: Delivery) -> bool:
-    """Cancel a repost that no worker ever took, in one conditional statement: a worker's
-    claim in between wins (a repost that may have posted must finish its swap)."""
+def _retire(session: Session, delivery: Delivery, reason: str) -> bool:
+    """Cancel a repost that is not running and never posted, in one conditional statement:
+    it must still be in the state read, with the attempts read (a worker's claim in between
+    adds one, and wins: a repost that may have posted must finish its swap). One whose
+    outcome is unknown is left alone for the same reason."""
+    if delivery.state not in RETIRABLE or delivery.outcome_unknown:
+        return False
     done = session.execute(
         update(Delivery)
         .where(
             and_(
                 Delivery.id == delivery.id,
-                Delivery.state.in_(PENDING),
-                Delivery.attempts == 0,
+                Delivery.state == delivery.state,
+                Delivery.attempts == delivery.attempts,
+                Delivery.outcome_unknown.is_(False),
             )
         )
-        .values(state="cancelled", last_error="superseded by a newer repost", updated_at=utcnow())
+        .values(state="cancelled", last_error=reason, updated_at=utcnow())
         .execution_options(synchronize_session="fetch")
     ).rowcount
     return done == 1
@@ -278,7 +345,7 @@ def repost_opted(session: Session, artwork: Artwork, enabled: bool) -> list[Deli
         return [r for post in cannot_edit if (r := catch_up(session, post)) is not None]
     for delivery in artwork.deliveries:
         if delivery.kind == "repost" and new_post_of(delivery) is None:
-            _cancel_unstarted(session, delivery)
+            _retire(session, delivery, "delete-and-repost was turned off")
     return []
 
 
@@ -312,7 +379,14 @@ def queue_links(session: Session, artwork: Artwork) -> list[Delivery]:
         ]
         if any(d.state in ("scheduled", "retry_wait") for d in related):
             continue  # a waiting edit renders with the link when it runs
-        if any(d.kind == "links" and d.revision == artwork.revision for d in related):
+        slot = next(
+            (d for d in related if d.kind == "links" and d.revision == artwork.revision), None
+        )
+        if slot is not None:  # the (artwork, account, kind, revision) slot is taken
+            if slot.state == "cancelled" and slot.last_error == LINKS_NOT_DUE:
+                slot.state, slot.scheduled_at, slot.attempts = "scheduled", utcnow(), 0
+                slot.last_error, slot.cancel_requested = None, False
+                queued.append(slot)
             continue
         links = Delivery(
             artwork=artwork,
@@ -348,6 +422,13 @@ def _shows_links(artwork: Artwork, post: Delivery) -> bool:
         return False
     last = max(written, key=lambda d: (d.updated_at, d.id))
     return bool((last.progress or {}).get("also_on"))
+
+
+def post_ended(session: Session, delivery: Delivery) -> None:
+    """A post delivery ended without a copy (failed or cancelled): if it was the last one
+    pending, the links are due now."""
+    if delivery.kind == "post" and delivery.state in ("failed", "cancelled"):
+        queue_links(session, delivery.artwork)
 
 
 def post_recorded(session: Session, delivery: Delivery) -> None:

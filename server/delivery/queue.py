@@ -258,12 +258,30 @@ def finish(
     delivery.lease_owner = None
     delivery.lease_expires_at = None
     delivery.updated_at = now
+    sync.post_ended(session, delivery)  # the last pending post failed: links may be due now
     return delivery
 
 
+def lock_artwork(session: Session, delivery_id: int) -> None:
+    """Lock the delivery's artwork row before a write that reads its revision: an artist's
+    change locks the artwork first too, so the two cannot miss each other (PostgreSQL; SQLite
+    has a single writer)."""
+    artwork_id = select(Delivery.artwork_id).where(Delivery.id == delivery_id).scalar_subquery()
+    session.execute(select(Artwork.id).where(Artwork.id == artwork_id).with_for_update())
+
+
 def record_posted(
-    session: Session, delivery: Delivery, remote_id: str, url: str, now: dt.datetime
+    session: Session,
+    delivery: Delivery,
+    remote_id: str,
+    url: str,
+    now: dt.datetime,
+    reply_ids: list[str] | None = None,
 ) -> None:
+    """``reply_ids``: the thread under the post as the adapter reported it (also when it
+    adopted a post an earlier attempt made), kept for the post's deletion by a repost."""
+    if reply_ids is not None and delivery.kind == "post":
+        delivery.progress = {**(delivery.progress or {}), "reply_ids": list(reply_ids)}
     delivery.state = "posted"
     delivery.remote_id = remote_id
     delivery.remote_url = url
@@ -299,9 +317,13 @@ def record_reposted(
     url: str,
     now: dt.datetime,
     lease_seconds: float,
+    reply_ids: list[str] | None = None,
 ) -> Delivery:
     """A repost's new post is up: remember it (so no retry posts it again) and make it the
-    artwork's copy on this account, in one transaction that still holds the lease."""
+    artwork's copy on this account, in one transaction that still holds the lease. The
+    artwork row is locked first, as a change does, so a change committed meanwhile is seen
+    and caught up (or sees this copy and queues its own repost)."""
+    lock_artwork(session, delivery_id)
     delivery = session.scalar(select(Delivery).where(_owned(delivery_id, worker)).with_for_update())
     if delivery is None:
         raise LeaseLost(f"delivery {delivery_id} is no longer held by {worker}")
@@ -309,6 +331,8 @@ def record_reposted(
     state = dict(progress.get(sync.REPOST) or {})
     state["new"] = {"remote_id": remote_id, "url": url}
     progress[sync.REPOST] = state
+    if reply_ids is not None:
+        progress["reply_ids"] = list(reply_ids)
     rendered = int(state.get("rendered") or delivery.revision)
     delivery.progress = progress
     delivery.remote_id, delivery.remote_url = remote_id, url
@@ -373,14 +397,30 @@ def _fresh(delivery: Delivery) -> None:
         session.refresh(delivery, with_for_update=True)
 
 
+def swapping(delivery: Delivery) -> bool:
+    """A repost whose new post is up or being sent: it must finish (no cancel)."""
+    return delivery.kind == "repost" and (
+        sync.new_post_of(delivery) is not None or delivery.state in ("uploading", "publishing")
+    )
+
+
 def cancel(delivery: Delivery) -> None:
     _fresh(delivery)
     if delivery.state in TERMINAL_STATES:
         raise NotAllowed(f"delivery is already {delivery.state}")
+    if swapping(delivery):
+        # Stopping now would leave the new post up beside the old one (or unrecorded).
+        raise NotAllowed(
+            "this repost's new post is up or being posted; it finishes by deleting the old "
+            "post and cannot be cancelled now"
+        )
     if delivery.state in LEASED_STATES:
         delivery.cancel_requested = True  # the worker stops at its next checkpoint
         return
     delivery.state = "cancelled"
+    session = object_session(delivery)
+    if session is not None:
+        sync.post_ended(session, delivery)
 
 
 def reschedule(delivery: Delivery, when: dt.datetime) -> None:
@@ -395,8 +435,15 @@ def reschedule(delivery: Delivery, when: dt.datetime) -> None:
 def retry(delivery: Delivery, now: dt.datetime) -> None:
     """The artist asks for another try; for an unknown outcome, they confirm it is not there."""
     _fresh(delivery)
+    if delivery.state == "cancelled" and (delivery.last_error or "").startswith(sync.SUPERSEDED):
+        raise NotAllowed(f"this repost was {delivery.last_error}")
     if delivery.state not in ("failed", "needs_attention", "retry_wait"):
         raise NotAllowed(f"a delivery that is {delivery.state} cannot be retried")
+    session = object_session(delivery)
+    if delivery.kind == "repost" and session is not None:
+        why = sync.superseded(session, delivery)
+        if why is not None:  # running it would replace a copy that is already replaced
+            raise NotAllowed(f"this repost was {why}; the newer one brings the copy up to date")
     delivery.state = "scheduled"
     delivery.scheduled_at = now
     delivery.attempts = 0

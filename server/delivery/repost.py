@@ -8,21 +8,30 @@ is recorded as the copy in the same transaction that remembers it in ``progress`
 is the old post deleted. A delete that fails is retried on its own: the next attempt sees the
 new post in ``progress`` and goes straight to the deletion, so nothing is ever posted twice.
 
+One repost per copy: before posting, a repost whose copy is no longer the account's live copy,
+or that a newer repost replaced, is cancelled as superseded (two reposts replacing one copy
+would leave two new posts). Once the adapter runs, a cancel is no longer honoured: stopping
+half-way would leave the new post up beside the old one, so the swap is finished.
+
 ``progress["repost"]`` holds ``old`` (the copy being replaced and what its delivery saved),
 ``rendered`` (the artwork revision of the new post), ``new`` once it is up and ``deleted``
-at the end; the adapter's own ids for the new post sit beside it, as for any post.
+at the end; the adapter's own ids for the new post sit beside it, as for any post. The
+adapter is told what it replaces in ``progress["replaces"]`` (X must not take the old post
+for its own on a "duplicate" answer), and deletes the old thread as recorded.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Protocol, runtime_checkable
 
 from flask import Flask
 
 from adapters.base import Adapter
 from adapters.errors import ContentRejected
-from adapters.publishing import Published, PublishJob
+from adapters.publishing import CredentialsUpdate, Published, PublishJob
 from server import db, sync
 from server.delivery import queue, runner
 from server.models import Delivery, utcnow
@@ -47,6 +56,22 @@ def run(
             app, delivery_id, worker, state="failed", last_error="no post to replace"
         )
     if state.get("new") is None:
+        superseded = _superseded(app, delivery_id)
+        if superseded:
+            return runner._finish(
+                app, delivery_id, worker, state="cancelled", last_error=superseded
+            )
+        job = replace(
+            job,
+            progress={
+                **job.progress,
+                # for the adapter: the post being replaced and what its delivery saved
+                sync.REPLACES: {
+                    "remote_id": old["remote_id"],
+                    "progress": old.get("progress") or {},
+                },
+            },
+        )
         published = _post_new(app, delivery_id, worker, adapter, job, unknown, settings)
         if isinstance(published, str):
             return published
@@ -75,11 +100,20 @@ def run(
                     published.url,
                     utcnow(),
                     settings.lease_seconds,
+                    runner.reply_ids_of(published),
                 )
         except queue.LeaseLost:
             return "lost"
         log.info("repost %s: new post %s is up", delivery_id, published.url)
     return _delete_old(app, delivery_id, worker, adapter, job, old, settings)
+
+
+def _superseded(app: Flask, delivery_id: int) -> str | None:
+    """Why this repost must not post (None when it may): the copy it would replace is no
+    longer the account's live copy, or a newer repost exists (e.g. a failed repost retried
+    after a newer one was queued); posting now would put up a second new post."""
+    with db.session_scope(app) as session:
+        return sync.superseded(session, session.get(Delivery, delivery_id))
 
 
 def _post_new(
@@ -97,7 +131,9 @@ def _post_new(
         found = runner.look_first(app, delivery_id, worker, adapter, job)
         if found is not None:
             return found
-    return runner.send(app, delivery_id, worker, adapter, job, settings)
+    # Once the adapter runs, the new post may be up at any moment: a repost finishes its swap
+    # rather than stopping half-way (queue.cancel refuses it from then on).
+    return runner.send(app, delivery_id, worker, adapter, job, settings, cancellable=False)
 
 
 def _delete_old(
@@ -110,11 +146,12 @@ def _delete_old(
     settings: runner.Settings,
 ) -> str:
     """Delete the replaced post; a failure is retried later on its own (deleting a post that
-    is already gone counts as done on both platforms)."""
+    is already gone counts as done on both platforms). A cancel is not honoured here: the new
+    post is up and recorded, and stopping now would leave both posts up."""
     try:
         with db.session_scope(app) as session:
             delivery = session.get(Delivery, delivery_id)
-            cancelled = queue.checkpoint(
+            queue.checkpoint(
                 session,
                 delivery_id,
                 worker,
@@ -125,20 +162,9 @@ def _delete_old(
             )
     except queue.LeaseLost:
         return "lost"
-    if cancelled:
-        return runner._finish(
-            app,
-            delivery_id,
-            worker,
-            state="cancelled",
-            last_error=f"cancelled after the new post went up: the old post {old.get('url')} "
-            "was left in place",
-        )
     try:
         with runner.Heartbeat(app, delivery_id, worker, settings.lease_seconds):
-            adapter.delete(
-                old["remote_id"], job.credentials, update_credentials=job.update_credentials
-            )
+            _delete(adapter, job, old)
     except queue.LeaseLost:
         return "lost"
     except Exception as exc:
@@ -155,3 +181,33 @@ def _delete_old(
         return "lost"
     log.info("repost %s: old post %s deleted", delivery_id, old.get("url"))
     return "posted"
+
+
+@runtime_checkable
+class DeletesRecorded(Protocol):
+    """An adapter that deletes a post together with exactly the thread its delivery recorded
+    (X: a thread found by looking at the timeline could take the artist's own replies)."""
+
+    def delete_recorded(
+        self,
+        remote_id: str,
+        saved: Mapping[str, Any],
+        credentials: Mapping[str, str],
+        *,
+        reply_texts: Sequence[str] = (),
+        update_credentials: CredentialsUpdate | None = None,
+    ) -> None: ...
+
+
+def _delete(adapter: Adapter, job: PublishJob, old: dict[str, Any]) -> None:
+    if isinstance(adapter, DeletesRecorded):
+        adapter.delete_recorded(
+            old["remote_id"],
+            old.get("progress") or {},
+            job.credentials,
+            # only used when nothing was recorded: replies that say what the new post's say
+            reply_texts=[r for r in job.post.get("replies") or () if isinstance(r, str)],
+            update_credentials=job.update_credentials,
+        )
+        return
+    adapter.delete(old["remote_id"], job.credentials, update_credentials=job.update_credentials)

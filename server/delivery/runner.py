@@ -113,6 +113,11 @@ def run(app: Flask, delivery_id: int, worker: str) -> str:
         kind = delivery.kind
         if kind in ("edit", "links"):
             target = delivery.remote_id
+        due = kind == "links" and sync.links_due(delivery.artwork)
+    if kind == "links" and not due:
+        # A post was added meanwhile: queue_links queues this again when the links are due.
+        log.info("delivery %s: links are not due yet", delivery_id)
+        return _finish(app, delivery_id, worker, state="cancelled", last_error=sync.LINKS_NOT_DUE)
     if kind == "links" and not job.post.get("also_on"):
         reason = "; ".join(w for w in job.post.get("warnings", ()) if "also on" in w)
         log.info("delivery %s: copy left as it is: %s", delivery_id, reason)
@@ -159,21 +164,34 @@ def _job(
             adapter.for_account(credentials),
             also_on=sync.links_due(delivery.artwork, delivery if delivery.kind == "post" else None),
         )
-        # written into the image files on platforms that keep file metadata (adapters/images.py)
-        made = delivery.artwork.published_at or delivery.artwork.created_at
-        credits = metadata.request_credits(
-            draft_for(session, delivery.artwork, settings.public_url), made.year
-        )
+        # written into the image files on platforms that keep file metadata (adapters/images.py);
+        # fixed at a delivery's first attempt: a retry must upload the same bytes (e621 and
+        # Weasyl know an earlier upload by the file's hash), whatever was edited meanwhile
+        uploads_files = delivery.kind in ("post", "repost") and adapter.images.keeps_metadata
+        credits = metadata.kept_credits(progress) if uploads_files else None
+        if credits is None:
+            made = delivery.artwork.published_at or delivery.artwork.created_at
+            credits = metadata.request_credits(
+                draft_for(session, delivery.artwork, settings.public_url), made.year
+            )
     except DraftError as exc:  # a credited person was removed or a handle went bad meanwhile
         raise ContentRejected(exc.message) from exc
     if not post.get("ok"):
         raise ContentRejected(post.get("error") or "the artwork no longer renders")
-    if delivery.kind == "post":
-        delivery.revision = delivery.artwork.revision  # what this attempt renders
+    # What this attempt renders — unless an earlier attempt may already have made the post
+    # (it saved ids, or its outcome is unknown): then that post may be adopted, showing the
+    # earlier render, so the earlier revision stays and the copy is caught up afterwards.
+    earlier = delivery.outcome_unknown or bool(sync.adapter_ids(progress))
+    if delivery.kind == "post" and not earlier:
+        delivery.revision = delivery.artwork.revision
     if delivery.kind == "repost":  # its revision names its queue slot; note what it renders
-        rendered = {**progress.get(sync.REPOST, {}), "rendered": delivery.artwork.revision}
-        progress[sync.REPOST] = rendered
+        state = dict(progress.get(sync.REPOST) or {})
+        if not (earlier and state.get("rendered")):
+            state["rendered"] = delivery.artwork.revision
+        progress[sync.REPOST] = state
     progress["also_on"] = bool(post.get("also_on"))  # whether this render links the work
+    if uploads_files:  # the engine's own key, not an adapter id; saved before any upload
+        progress[metadata.PROGRESS_KEY] = credits.to_json()
     store = uploads.store_for(app)
     images = tuple(
         Media(
@@ -256,9 +274,17 @@ def _publish(
 
 
 def send(
-    app: Flask, delivery_id: int, worker: str, adapter: Adapter, job: PublishJob, settings: Settings
+    app: Flask,
+    delivery_id: int,
+    worker: str,
+    adapter: Adapter,
+    job: PublishJob,
+    settings: Settings,
+    *,
+    cancellable: bool = True,
 ) -> Published | str:
-    """Run ``adapter.publish`` under the lease; the post, or the state the attempt ended in."""
+    """Run ``adapter.publish`` under the lease; the post, or the state the attempt ended in.
+    ``cancellable=False``: a cancel is honoured only before the adapter starts (a repost)."""
     progress = dict(job.progress)
 
     def checkpoint(ids: Mapping[str, Any]) -> None:
@@ -275,7 +301,7 @@ def send(
                 utcnow(),
                 settings.lease_seconds,
             )
-        if cancelled:
+        if cancelled and cancellable:
             raise Cancelled()
 
     with db.session_scope(app) as session:
@@ -373,12 +399,26 @@ def _posted(app: Flask, delivery_id: int, worker: str, published: Published) -> 
     now = utcnow()
     try:
         with db.session_scope(app) as session:
+            queue.lock_artwork(session, delivery_id)  # a change meanwhile is seen: catch-up
             delivery = queue.finish(session, delivery_id, worker, now)
-            queue.record_posted(session, delivery, published.remote_id, published.url, now)
+            queue.record_posted(
+                session,
+                delivery,
+                published.remote_id,
+                published.url,
+                now,
+                reply_ids_of(published),
+            )
     except queue.LeaseLost:
         return "lost"
     log.info("delivery %s posted: %s", delivery_id, published.url)
     return "posted"
+
+
+def reply_ids_of(published: Published) -> list[str] | None:
+    """The thread under a post, as the adapter reported it (``extra["reply_ids"]``)."""
+    replies = (published.extra or {}).get("reply_ids")
+    return [str(r) for r in replies] if isinstance(replies, list | tuple) else None
 
 
 def _failed_attempt(

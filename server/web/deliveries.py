@@ -109,7 +109,9 @@ def describe(delivery: Delivery, user: User) -> DeliveryView:
         platform_name=_platform_name(delivery.account.platform),
         label=STATE_LABELS.get(state, state),
         explanation=explain(delivery, user),
-        can_cancel=state not in queue.TERMINAL_STATES and not delivery.cancel_requested,
+        can_cancel=state not in queue.TERMINAL_STATES
+        and not delivery.cancel_requested
+        and not queue.swapping(delivery),
         can_retry=state in ("failed", "needs_attention", "retry_wait"),
         can_reschedule=state in ("scheduled", "retry_wait", "needs_attention"),
         local_input=local(delivery.scheduled_at, zone_of(user)).strftime("%Y-%m-%dT%H:%M"),

@@ -391,16 +391,87 @@ def test_lookup_found_absent_unknown(server, adapter):
     assert adapter.lookup(job(server, post)).presence is Presence.UNKNOWN
 
 
-def test_delete_takes_the_thread_down(server, adapter):
+def test_delete_takes_exactly_the_recorded_thread_down(server, adapter):
     main = server.add_tweet("artist", "main")
     r1 = server.add_tweet("artist", "links", reply_to=main["id"])
     r2 = server.add_tweet("artist", "credits", reply_to=r1["id"])
+    mine = server.add_tweet("artist", "Prints are in my shop!", reply_to=r2["id"])  # the artist's
     other = server.add_tweet("artist", "another post")
-    adapter.delete(main["id"], creds(server))
-    assert [t["id"] for t in server.tweets] == [other["id"]]
+    saved = {"tweet_ids": [main["id"], r1["id"], r2["id"]]}
+    adapter.delete_recorded(main["id"], saved, creds(server))
+    assert [t["id"] for t in server.tweets] == [mine["id"], other["id"]]
     deletes = [r.path for r in server.requests if r.method == "DELETE"]
     assert deletes == [f"/2/tweets/{i}" for i in (r2["id"], r1["id"], main["id"])]
-    adapter.delete(main["id"], creds(server))  # already gone: no error
+    adapter.delete_recorded(main["id"], saved, creds(server))  # already gone: no error
+    # an adopted thread's reply ids count as the record too
+    again = server.add_tweet("artist", "again")
+    reply = server.add_tweet("artist", "credits 2", reply_to=again["id"])
+    adapter.delete_recorded(again["id"], {"reply_ids": [reply["id"]]}, creds(server))
+    assert reply["id"] in [t["id"] for t in server.deleted]
+
+
+def test_delete_without_a_record_takes_only_replies_that_match(server, adapter):
+    main = server.add_tweet("artist", "main")
+    credits = server.add_tweet("artist", "Art by @/tanraak", reply_to=main["id"])
+    mine = server.add_tweet("artist", "Prints are in my shop!", reply_to=credits["id"])
+    adapter.delete_recorded(main["id"], {}, creds(server), reply_texts=["Art by @/tanraak"])
+    assert [t["id"] for t in server.tweets] == [mine["id"]]
+    alone = server.add_tweet("artist", "alone")
+    theirs = server.add_tweet("artist", "my own reply", reply_to=alone["id"])
+    adapter.delete(alone["id"], creds(server))  # no record, no texts: the post alone
+    assert [t["id"] for t in server.tweets] == [mine["id"], theirs["id"]]
+
+
+def replacing(old: list[dict[str, Any]]) -> dict[str, Any]:
+    """A repost's progress: the old thread, as its delivery recorded it."""
+    ids = [t["id"] for t in old]
+    return {"replaces": {"remote_id": ids[0], "progress": {"tweet_ids": ids}}}
+
+
+def test_repost_with_the_same_text_fails_before_posting_anything(server, adapter):
+    old = server.add_tweet("artist", "Trisk at dusk")
+    old_reply = server.add_tweet("artist", "Art by @/tanraak", reply_to=old["id"])
+    post = plain("Trisk at dusk", ["Art by @/tanraak, colours by @/hyena"])
+    with pytest.raises(ContentRejected, match="did not change"):
+        adapter.publish(job(server, post, progress=replacing([old, old_reply])), Saved())
+    assert ("POST", "/2/tweets") not in server.calls()  # nothing posted, nothing adopted
+    assert [t["id"] for t in server.tweets] == [old["id"], old_reply["id"]]
+
+
+def test_repost_whose_only_change_is_a_link_goes_through(server, adapter):
+    old = server.add_tweet("artist", "Trisk at dusk https://patreon.com/tanraak")
+    post = plain("Trisk at dusk https://ko-fi.com/tanraak")
+    published = adapter.publish(job(server, post, progress=replacing([old])), Saved())
+    assert published.remote_id != old["id"] and len(server.tweets) == 2
+
+
+def test_repost_never_adopts_the_old_post_as_a_duplicate(server, adapter):
+    """Even without a readable old text (e.g. the lookup lost it), X's duplicate answer for
+    the main post must not make the adapter adopt the old post."""
+    old = server.add_tweet("artist", "Trisk at dusk")
+    progress = {"replaces": {"remote_id": old["id"], "progress": {}}}
+    server.fail_next(1, 200, path="/2/tweets", method="GET", body=b"{}")  # texts not shown
+    with pytest.raises(ContentRejected, match="duplicate"):
+        adapter.publish(job(server, plain("Trisk at dusk"), progress=progress), Saved())
+    assert [t["id"] for t in server.tweets] == [old["id"]]
+
+
+def test_repost_with_an_unchanged_credits_reply_replaces_that_reply(server, adapter):
+    old = server.add_tweet("artist", "Trisk at dusk")
+    old_reply = server.add_tweet("artist", "Art by @/tanraak", reply_to=old["id"])
+    post = plain("Trisk at dawn", ["Art by @/tanraak"])
+    published = adapter.publish(job(server, post, progress=replacing([old, old_reply])), Saved())
+    new_reply = published.extra["reply_ids"][0]
+    assert [(t["id"], t["reply_to"]) for t in server.tweets] == [
+        (old["id"], None),
+        (published.remote_id, None),
+        (new_reply, published.remote_id),
+    ]
+    assert [t["id"] for t in server.deleted] == [old_reply["id"]]  # cleared just before
+    calls = server.calls()
+    assert calls.index(("DELETE", f"/2/tweets/{old_reply['id']}")) > calls.index(
+        ("POST", "/2/tweets")
+    )  # the new post went up first
 
 
 def test_check_auth(server, adapter):

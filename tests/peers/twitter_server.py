@@ -3,10 +3,11 @@
 No X server can run here, so this answers the endpoints Creditline uses with the shapes of the
 X API v2 documentation (docs.x.com: posts/create-post, posts/delete-post, users/user-lookup-me,
 users/timeline, media/upload-media, media/create-media-metadata, fundamentals/rate-limits,
-fundamentals/response-codes-and-errors). Every request's OAuth 1.0a signature is verified with
-oauthlib's server side (``SignatureOnlyEndpoint``): a wrong secret, a changed URL or a replayed
-nonce gets 401, as on X. Text is measured with twitter-text (weighted, 280). Posts are answered
-as X shows them: links wrapped in t.co with ``entities.urls``, ``&<>`` escaped in ``text``.
+fundamentals/response-codes-and-errors, posts/post-lookup-by-post-ids). Every request's OAuth
+1.0a signature is verified with oauthlib's server side (``SignatureOnlyEndpoint``): a wrong
+secret, a changed URL or a replayed nonce gets 401, as on X. Text is measured with twitter-text
+(weighted, 280). Posts are answered as X shows them: links wrapped in t.co with
+``entities.urls``, ``&<>`` escaped in ``text``.
 
 In-process::
 
@@ -342,6 +343,8 @@ class XServer(RecordingMixin, LoopbackServer):
             return self._metadata(record, user)
         if path == "/2/tweets" and method == "POST":
             return self._post(record, user)
+        if path == "/2/tweets" and method == "GET":
+            return self._lookup(request)
         m = re.fullmatch(r"/2/tweets/([0-9]+)", path)
         if m and method == "DELETE":
             return self._delete(m.group(1), user)
@@ -492,6 +495,47 @@ class XServer(RecordingMixin, LoopbackServer):
             return _problem(503, "Service Unavailable", "Service Unavailable")
         self._state.deleted[tweet_id] = self._state.tweets.pop(tweet_id)
         return _json({"data": {"deleted": True}})
+
+    def _lookup(self, request: Request) -> Response:
+        """Posts lookup (docs.x.com posts/post-lookup-by-post-ids): ``ids`` (1-100, comma-
+        separated); posts that do not exist are listed under ``errors``, not ``data``."""
+        ids = [i for i in (request.args.get("ids") or "").split(",") if i]
+        if not 1 <= len(ids) <= 100 or not all(i.isdigit() for i in ids):
+            return _invalid("ids", "ids must be 1 to 100 comma-separated post ids")
+        fields = set((request.args.get("tweet.fields") or "").split(","))
+        data, errors = [], []
+        for tweet_id in ids:
+            tweet = self._state.tweets.get(tweet_id)
+            if tweet is None:
+                errors.append(
+                    {
+                        "value": tweet_id,
+                        "detail": f"Could not find tweet with ids: [{tweet_id}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "ids",
+                        "resource_id": tweet_id,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                )
+                continue
+            text, entities = _shown(tweet)
+            item: dict[str, Any] = {
+                "id": tweet_id,
+                "text": text,
+                "edit_history_tweet_ids": [tweet_id],
+            }
+            if "entities" in fields and entities:
+                item["entities"] = {"urls": entities}
+            if "referenced_tweets" in fields and tweet["reply_to"]:
+                item["referenced_tweets"] = [{"type": "replied_to", "id": tweet["reply_to"]}]
+            data.append(item)
+        out: dict[str, Any] = {}
+        if data:
+            out["data"] = data
+        if errors:
+            out["errors"] = errors
+        return _json(out)
 
     def _timeline(self, user_id: str, request: Request) -> Response:
         if not any(u.id == user_id for u in self.users.values()):

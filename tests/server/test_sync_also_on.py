@@ -186,3 +186,88 @@ def test_the_render_option_counts_the_link_against_the_limit():
     assert linked["mastodon"]["also_on"] is False
     assert linked["mastodon"]["text"] == plain["mastodon"]["text"]
     assert any("does not fit" in w for w in linked["mastodon"]["warnings"])
+
+
+# -- links that become due later (review M4) -----------------------------------------------------
+
+
+def add_mastodon_account(artist, mastodon, name: str = "@second") -> int:
+    return artist.post(
+        "/api/v1/accounts",
+        json={
+            "platform": "mastodon",
+            "name": name,
+            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
+        },
+    ).json["id"]
+
+
+def test_a_links_edit_that_ran_before_it_was_due_is_queued_again(app, artist, mastodon, discord):
+    """A post added after the links were queued makes them not due; the links edit that runs
+    meanwhile stands aside, and comes back once that post is done (it used to be lost: the
+    cancelled edit took the revision's slot)."""
+    artwork = setup(artist, mastodon, discord, also_on_links=True)
+    url = canonical(artist, artwork)
+    assert attempt(app, soon()) == ["posted", "posted"]
+    [queued] = links(artist)
+    assert queued["platform"] == "mastodon"
+    tomorrow = utcnow() + dt.timedelta(days=1)
+    added = artist.post(
+        f"/api/v1/artworks/{artwork['id']}/deliveries",
+        json={
+            "accounts": [add_mastodon_account(artist, mastodon)],
+            "scheduled_at": tomorrow.isoformat(),
+        },
+    )
+    assert added.status_code == 201, added.json
+    assert attempt(app, soon()) == ["cancelled"]  # the links edit: not due any more
+    [waiting] = links(artist)
+    assert waiting["state"] == "cancelled" and "not due yet" in waiting["last_error"]
+    assert mastodon_edits(mastodon) == []
+
+    assert attempt(app, tomorrow + dt.timedelta(minutes=1)) == ["posted"]  # the last post
+    [again] = links(artist)
+    assert again["id"] == queued["id"] and again["state"] == "scheduled"
+    assert attempt(app, tomorrow + dt.timedelta(minutes=2)) == ["posted"]
+    [edit] = mastodon_edits(mastodon)
+    assert sent_text(edit).count(url) == 1
+    first, second = mastodon.statuses
+    assert first["_text"].count(url) == 1 and second["_text"].count(url) == 1
+    assert attempt(app, tomorrow + dt.timedelta(minutes=3)) == []
+
+
+def test_links_are_queued_when_the_last_pending_post_fails(app, artist, mastodon, discord):
+    artwork = setup(artist, mastodon, discord, also_on_links=True)
+    url = canonical(artist, artwork)
+    discord.fail_next(1, 400, method="POST", message="Cannot send an empty message", code=50006)
+    assert attempt(app, soon()) == ["posted", "failed"]
+    [status] = mastodon.statuses
+    assert url not in status["_text"]  # Discord was still pending when this one rendered
+    [queued] = links(artist)
+    assert queued["platform"] == "mastodon" and queued["state"] == "scheduled"
+    assert attempt(app, soon()) == ["posted"]
+    assert mastodon.statuses[0]["_text"].count(url) == 1
+
+
+def test_links_are_queued_when_the_artist_cancels_the_last_pending_post(
+    app, artist, mastodon, discord
+):
+    artwork = setup(artist, mastodon, discord, also_on_links=True)
+    url = canonical(artist, artwork)
+    tomorrow = utcnow() + dt.timedelta(days=1)
+    later_one = artist.post(
+        f"/api/v1/artworks/{artwork['id']}/deliveries",
+        json={
+            "accounts": [add_mastodon_account(artist, mastodon)],
+            "scheduled_at": tomorrow.isoformat(),
+        },
+    ).json["items"][0]
+    assert attempt(app, soon()) == ["posted", "posted"]
+    assert links(artist) == []  # a post is still pending
+    answer = artist.post(f"/api/v1/deliveries/{later_one['id']}/cancel")
+    assert answer.status_code == 200 and answer.json["state"] == "cancelled"
+    # both posted while another post was pending: both get the link now
+    assert sorted(d["platform"] for d in links(artist)) == ["discord", "mastodon"]
+    assert attempt(app, soon()) == ["posted", "posted"]
+    assert mastodon.statuses[0]["_text"].count(url) == 1
+    assert discord.messages[0]["content"].count(url) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server import db
-from server.models import Artwork, Copy
+from server.models import Account, Artwork, Copy, Delivery, utcnow
 from tests.web.conftest import add_people, create_artwork, web  # noqa: F401  (signed in)
 
 
@@ -46,3 +46,35 @@ def test_opt_ins_are_saved_and_copy_states_shown(app, web):  # noqa: F811
     with db.session_scope(app) as session:
         assert session.get(Artwork, artwork_id).repost_stale is False
     assert web.post(f"/app/artworks/{artwork_id}/sync", {}, csrf=False).status_code == 400
+
+
+def test_a_repost_whose_new_post_is_up_offers_no_cancel(app, web):  # noqa: F811
+    """Its old post is being deleted: cancelling would leave both posts up, so the page offers
+    no Cancel, and a cancel sent anyway is refused with the reason."""
+    add_people(web)
+    artwork_id = create_artwork(web)
+    with db.session_scope(app) as session:
+        artwork = session.get(Artwork, artwork_id)
+        account = Account(user_id=artwork.user_id, platform="twitter", name="@artist")
+        repost = Delivery(
+            artwork=artwork,
+            account=account,
+            kind="repost",
+            revision=2,
+            state="retry_wait",
+            scheduled_at=utcnow(),
+            idempotency_key="k",
+            progress={"repost": {"old": {"remote_id": "1"}, "new": {"remote_id": "2"}}},
+        )
+        session.add(repost)
+        session.flush()
+        repost_id = repost.id
+    page = web.get("/app/deliveries").get_data(as_text=True)
+    assert f'id="delivery-{repost_id}"' in page
+    assert f"/app/deliveries/{repost_id}/cancel" not in page
+    answer = web.post(f"/app/deliveries/{repost_id}/cancel", {"back": "/app/deliveries"})
+    assert answer.status_code == 302
+    page = web.get("/app/deliveries").get_data(as_text=True)
+    assert "cannot be cancelled now" in page
+    with db.session_scope(app) as session:
+        assert session.get(Delivery, repost_id).state == "retry_wait"
