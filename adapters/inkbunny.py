@@ -222,7 +222,9 @@ class Inkbunny(Adapter):
                     "api_search.php",
                     {
                         "username": ib.username,
-                        "submissions_per_page": str(min(self.page_size, limit - len(out))),
+                        # the same size on every page: ``page`` counts pages of this size
+                        # (shrinking it for the last page would re-read and skip posts)
+                        "submissions_per_page": str(self.page_size),
                         "page": str(page),
                         "orderby": "create_datetime",
                         "scraps": "both",
@@ -230,11 +232,13 @@ class Inkbunny(Adapter):
                 )
                 found = _field(answer, "submissions", "search")
                 kept = [s for s in found if not _before(s.get("create_datetime"), since)]
+                older = len(kept) < len(found)
+                kept = kept[: limit - len(out)]  # the last page is cut to ``limit`` here
                 descriptions = self._descriptions(ib, [str(s["submission_id"]) for s in kept])
                 for submission in kept:
                     extra = {"description": descriptions.get(str(submission["submission_id"]))}
                     out.append(self._published(ib, {**submission, **extra}))
-                if len(kept) < len(found):
+                if older:
                     break  # newest first: the rest is older than ``since``
                 if not found or page >= int(answer.get("pages_count") or 1):
                     break

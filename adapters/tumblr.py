@@ -133,6 +133,9 @@ class Tumblr(Adapter):
     api_base: ClassVar[str] = "https://api.tumblr.com"
     states: ClassVar[tuple[str, ...]] = ("published", "queue")
     page_size: ClassVar[int] = 20  # the API's maximum for /posts
+    # ``fetch`` reads at most this many listing pages per page of posts wanted: reblogs are
+    # read and left out, so a blog that is mostly reblogs yields fewer posts, never endless paging
+    fetch_page_factor: ClassVar[int] = 2
     daily_limit_wait: ClassVar[float] = 3600.0  # 403.8004/8023 without a reset header
     refresh_margin: ClassVar[float] = 60.0  # refresh a token this close to its expiry
     timeout = 60.0
@@ -348,17 +351,27 @@ class Tumblr(Adapter):
         since: dt.datetime | None = None,
     ) -> list[Published]:
         """The blog's own published posts (no reblogs), newest first, paged by ``offset``;
-        paging stops at the first post made before ``since`` (its ``timestamp``)."""
+        paging stops at the first post made before ``since`` (its ``timestamp``).
+
+        Reblogs are read and left out, so they do not bring ``limit`` nearer: paging is
+        bounded by pages read (``fetch_page_factor`` per page of posts wanted), by the blog's
+        ``total_posts``, and stops at a page with no post not seen before (a server that
+        ignores ``offset``). Otherwise a blog of reblogs, or a hostile ``api_base``, would be
+        read forever while the import's heartbeat kept its job alive."""
         out: list[Published] = []
         cutoff = since.timestamp() if since is not None else None
+        budget = max(1, -(-limit // self.page_size)) * self.fetch_page_factor
+        seen: set[str] = set()
         with _Api.open(self, credentials, update_credentials) as api:
             offset = 0
-            while len(out) < limit:
-                page = self._posts(api, api.blog, "published", offset=offset)
+            for _ in range(budget):
+                page, total = self._listing_page(api, offset)
                 offset += len(page)
+                fresh = [p for p in page if _post_id(p) not in seen]
+                seen.update(_post_id(p) for p in fresh)
                 kept = [
                     p
-                    for p in page
+                    for p in fresh
                     if cutoff is None
                     or not isinstance(p.get("timestamp"), int | float)
                     or p["timestamp"] >= cutoff
@@ -368,9 +381,33 @@ class Tumblr(Adapter):
                     for p in kept
                     if not p.get("trail") and "parent_post_url" not in p
                 )
-                if len(kept) < len(page) or len(page) < self.page_size:
+                if len(out) >= limit or not fresh or len(kept) < len(fresh):
                     break
+                if len(page) < self.page_size or (total is not None and offset >= total):
+                    break
+            else:
+                logger.warning(
+                    "Tumblr blog %s: stopped after %d listing pages with %d of %d posts "
+                    "(the rest were reblogs)",
+                    api.blog,
+                    budget,
+                    len(out),
+                    limit,
+                )
         return out[:limit]
+
+    def _listing_page(self, api: _Api, offset: int) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of the blog's published posts and the blog's ``total_posts``, if given."""
+        path = f"/v2/blog/{quote(api.blog)}/posts"
+        params = {"npf": "true", "limit": self.page_size, "offset": offset}
+        answer = api.call("GET", path, params=params)
+        posts = answer.get("posts") if isinstance(answer, dict) else None
+        if not isinstance(posts, list):
+            raise SiteChanged("Tumblr's posts answer has no response.posts")
+        total = answer.get("total_posts")
+        return [p for p in posts if isinstance(p, dict)], (
+            total if isinstance(total, int) and not isinstance(total, bool) else None
+        )
 
     def _imported(self, post: Mapping[str, Any]) -> Published:
         content = [b for b in post.get("content") or () if isinstance(b, dict)]
@@ -410,6 +447,10 @@ class Tumblr(Adapter):
         url = url.strip()
         match = WWW_POST_URL.fullmatch(url) or BLOG_POST_URL.fullmatch(url)
         return match.group("id") if match else None
+
+
+def _post_id(post: Mapping[str, Any]) -> str:
+    return str(post.get("id_string") or post.get("id"))
 
 
 STATE_OF = {"published": "published", "queued": "queue", "queue": "queue"}

@@ -392,7 +392,11 @@ def _delivery_line(d: Any) -> str:
 @main.command("import")
 @click.argument("account_id", type=int)
 @click.option("--user", "username", required=True, help="Whose account.")
-@click.option("--since", help="Only posts made on or after this date, e.g. 2024-01-31.")
+@click.option(
+    "--since",
+    help="Only posts made on or after this date, e.g. 2024-01-31 (in the user's time zone, "
+    "as in the web app, unless it names an offset).",
+)
 @click.option("--limit", type=click.IntRange(1, 10_000), help="Read at most this many posts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
@@ -407,20 +411,31 @@ def import_command(
     """Import ACCOUNT_ID's existing posts: each picture becomes an artwork (or joins the one
     that already shows it) and each post a copy; run it again to add only what is new."""
     import datetime as dt
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from server import importer
 
+    app = _app(ctx)
+    with db.session_scope(app) as session:
+        user = _user(session, username)
+        user_id, zone_name = user.id, user.timezone or "UTC"
     when = None
     if since:
         try:
+            zone: dt.tzinfo = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = dt.UTC
+        try:
             when = dt.datetime.fromisoformat(since)
-        except ValueError as exc:
-            raise click.ClickException(f"--since: not an ISO 8601 date: {since!r}") from exc
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-    app = _app(ctx)
-    with db.session_scope(app) as session:
-        user_id = _user(session, username).id
+            if not 1970 <= when.year <= 9999:
+                raise ValueError("the year must be between 1970 and 9999")
+            if when.tzinfo is None:  # a bare date is that day in the user's zone, as on the web
+                when = when.replace(tzinfo=zone)
+            when = when.astimezone(dt.UTC)
+        except (ValueError, OverflowError) as exc:
+            raise click.ClickException(
+                f"--since: not an ISO 8601 date between 1970 and 9999: {since!r}"
+            ) from exc
     bar: Any = None
 
     def progress(done: int, total: int, _post: Any) -> None:

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_CONNECT_TIMEOUT": 10.0,
     "IMPORT_READ_TIMEOUT": 30.0,
     "IMPORT_DOWNLOAD_SECONDS": 120.0,  # the whole download of one image
+    "IMPORT_JOB_SECONDS": 1800.0,  # one whole import (job, API or CLI), then it is stopped
     "IMPORT_ALLOW_LOOPBACK": False,  # tests only (their peers are on loopback); never from env
     # Web app sessions: the key that signs the session cookie (not the credentials key).
     "FLASK_SECRET": None,  # beats the key file; set it when several web processes share users
@@ -65,6 +66,7 @@ _ENV_TYPES: dict[str, Callable[[str], Any]] = {
     "IMPORT_CONNECT_TIMEOUT": float,
     "IMPORT_READ_TIMEOUT": float,
     "IMPORT_DOWNLOAD_SECONDS": float,
+    "IMPORT_JOB_SECONDS": float,
     "FLASK_SECRET": str,
     "FLASK_SECRET_FILE": str,
 }

@@ -13,7 +13,13 @@ The ``import_jobs`` table is the queue, the way the deliveries table is for post
   takes it over and runs the import again from the start. That adds no duplicates: each post
   is committed on its own, and a post already recorded as a copy is skipped.
 
-A job is tried at most ``MAX_ATTEMPTS`` times, then it is ``failed``.
+A job is tried at most ``MAX_ATTEMPTS`` times, then it is ``failed``. Each attempt has
+``IMPORT_JOB_SECONDS`` of wall-clock time: the importer stops between posts after it, and the
+heartbeat stops renewing the lease and marks the job ``failed`` with the reason, so that an
+account that never ends (a hostile listing) cannot keep a worker's queue waiting for good and
+is not taken over and re-run by another worker either. Only one job per account can be
+queued or running (a partial unique index), and recording a post is serialised per artist
+(``importer._lock_user``), so overlapping imports never record a post twice.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server import db, importer
@@ -115,13 +122,13 @@ def start(
 ) -> tuple[ImportJob, bool]:
     """Queue an import of ``account`` (already checked to be the caller's); returns the job
     and whether it is new. An import already queued or running for the account is returned
-    as it is. Does not commit."""
-    active = session.scalar(
-        select(ImportJob)
-        .where(ImportJob.account_id == account.id, ImportJob.state.in_(ACTIVE_STATES))
-        .order_by(ImportJob.id.desc())
-        .limit(1)
-    )
+    as it is. Does not commit.
+
+    The check below is only the fast path: two requests at once (a double click, the API and
+    the web app) both pass it, so the unique index on active jobs per account decides, and the
+    one that loses the insert (in a savepoint, so the caller's transaction goes on) answers
+    with the job that won."""
+    active = _active(session, account.id)
     if active is not None:
         return active, False
     job = ImportJob(
@@ -131,9 +138,27 @@ def start(
         max_posts=limit,
         state="queued",
     )
-    session.add(job)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        # PostgreSQL made this insert wait for the other transaction: it is committed now
+        active = _active(session, account.id)
+        if active is None:  # the winner already finished: rare, the caller may simply retry
+            raise
+        log.info("import of account %s: already queued by a concurrent request", account.id)
+        return active, False
     return job, True
+
+
+def _active(session: Session, account_id: int) -> ImportJob | None:
+    return session.scalar(
+        select(ImportJob)
+        .where(ImportJob.account_id == account_id, ImportJob.state.in_(ACTIVE_STATES))
+        .order_by(ImportJob.id.desc())
+        .limit(1)
+    )
 
 
 def jobs_of(session: Session, account: Account, limit: int = 20) -> list[ImportJob]:
@@ -212,17 +237,26 @@ def _write(app: Flask, job_id: int, worker: str, **values: Any) -> None:
 
 class _Heartbeat:
     """Extends the lease every third of it while the import runs (also while the account is
-    being read, when there is no progress to write)."""
+    being read, when there is no progress to write), until ``deadline`` (monotonic seconds):
+    then it marks the job failed instead, even if the import is still stuck reading the
+    platform, and sets ``expired``."""
 
-    def __init__(self, app: Flask, job_id: int, worker: str) -> None:
+    def __init__(self, app: Flask, job_id: int, worker: str, deadline: float) -> None:
         self.app, self.job_id, self.worker = app, job_id, worker
+        self.deadline = deadline
         self.stop = threading.Event()
         self.lost = threading.Event()
+        self.expired = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"import-{job_id}", daemon=True)
 
     def _beat(self) -> None:
         interval = max(float(self.app.config["LEASE_SECONDS"]) / 3, 0.05)
-        while not self.stop.wait(interval):
+        while not self.stop.wait(min(interval, max(self.deadline - time.monotonic(), 0))):
+            if time.monotonic() >= self.deadline:
+                self.expired.set()
+                log.warning("import job %s ran out of time: marked failed", self.job_id)
+                self._fail_for_time()
+                return
             try:
                 _write(self.app, self.job_id, self.worker)
             except LeaseLost:
@@ -230,6 +264,17 @@ class _Heartbeat:
                 return
             except Exception:  # a database hiccup: try again at the next beat
                 log.exception("heartbeat of import job %s failed", self.job_id)
+
+    def _fail_for_time(self) -> None:
+        error = timeout_message(self.app)
+        for _ in range(3):  # a database hiccup: the lease runs out anyway, but say why
+            try:
+                if _finish(self.app, self.job_id, self.worker, "failed", error=error) == "lost":
+                    self.lost.set()
+                return
+            except Exception:
+                log.exception("import job %s: could not mark it failed", self.job_id)
+                time.sleep(1)
 
     def __enter__(self) -> _Heartbeat:
         self.thread.start()
@@ -241,6 +286,21 @@ class _Heartbeat:
 
 
 Observer = Callable[[int, int], None]
+
+
+def job_seconds(app: Flask) -> float:
+    """How long one import may run (``IMPORT_JOB_SECONDS``)."""
+    return float(
+        app.config.get("IMPORT_JOB_SECONDS", importer.IMPORT_DEFAULTS["IMPORT_JOB_SECONDS"])
+    )
+
+
+def timeout_message(app: Flask) -> str:
+    """What a job stopped for time says on the import page."""
+    return (
+        f"the import took longer than {job_seconds(app):g} s (IMPORT_JOB_SECONDS) and was "
+        "stopped; start it again to continue (posts already recorded are skipped)"
+    )
 
 
 def run_job(app: Flask, job_id: int, worker: str, *, observe: Observer | None = None) -> str:
@@ -258,9 +318,13 @@ def run_job(app: Flask, job_id: int, worker: str, *, observe: Observer | None = 
     last_write = 0.0
     every = float(app.config.get("IMPORT_PROGRESS_SECONDS", WRITE_EVERY_SECONDS))
 
+    deadline = time.monotonic() + job_seconds(app)
+
     def progress(done: int, total: int, _post: importer.Post | None) -> None:
         nonlocal last_write
         now = time.monotonic()
+        if heartbeat.expired.is_set():
+            raise importer.TimedOut(timeout_message(app))
         if heartbeat.lost.is_set():
             raise LeaseLost(f"import job {job_id} was taken over")
         if done == total or done == 0 or now - last_write >= every:
@@ -269,8 +333,9 @@ def run_job(app: Flask, job_id: int, worker: str, *, observe: Observer | None = 
         if observe is not None:
             observe(done, total)
 
+    heartbeat = _Heartbeat(app, job_id, worker, deadline)
     try:
-        with _Heartbeat(app, job_id, worker) as heartbeat:
+        with heartbeat:
             importer.run(
                 app,
                 user_id,
@@ -279,15 +344,20 @@ def run_job(app: Flask, job_id: int, worker: str, *, observe: Observer | None = 
                 limit=limit,
                 progress=progress,
                 report=report,
+                deadline=deadline,
             )
     except LeaseLost:
         log.warning("import job %s: lease lost, another worker continues", job_id)
         return "lost"
     except importer.ImportFailed as exc:
+        if heartbeat.expired.is_set() and not heartbeat.lost.is_set():
+            return "failed"  # the heartbeat has marked it failed already
         return _finish(app, job_id, worker, "failed", error=exc.message)
     except Exception:
         log.exception("import job %s failed", job_id)
         return _finish(app, job_id, worker, "failed", error="unexpected error (see the log)")
+    if heartbeat.expired.is_set():
+        return "lost" if heartbeat.lost.is_set() else "failed"
     return _finish(app, job_id, worker, "done", report=report)
 
 

@@ -51,6 +51,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from flask import Flask
 from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from adapters import registry as adapters
@@ -81,7 +82,10 @@ IMPORT_DEFAULTS: dict[str, Any] = {
     "IMPORT_CONNECT_TIMEOUT": 10.0,
     "IMPORT_READ_TIMEOUT": 30.0,
     "IMPORT_DOWNLOAD_SECONDS": 120.0,  # the whole download of one image
+    "IMPORT_JOB_SECONDS": 1800.0,  # one whole import (job or API/CLI run), then it is stopped
 }
+# A post's text longer than this is cut (proposals are searched in it and it may be shown).
+MAX_TEXT_CHARS = 64 * 1024
 MAX_REDIRECTS = 3
 RATING_ORDER = {"general": 0, "mature": 1, "adult": 2}
 USER_AGENT = "Creditline-import/1 (+https://github.com/creditline)"
@@ -115,6 +119,13 @@ class ImportFailed(Exception):
         self.message, self.code, self.status = message, code, status
 
 
+class TimedOut(ImportFailed):
+    """The import ran past ``IMPORT_JOB_SECONDS``; what was recorded so far stays."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "timeout", 504)
+
+
 class Refused(Exception):
     """The guard refused a URL (not a platform media host, not public, not https, too big)."""
 
@@ -132,6 +143,15 @@ class Target:
 
 
 Resolver = Callable[[str, int], list[str]]
+
+# IPv6 prefixes that carry an IPv4 address a gateway or relay would connect to (6to4, NAT64 and
+# local-use NAT64): Python calls some of them global, but through them "2002:7f00:1::" is
+# 127.0.0.1. No media host of a platform is reached this way, so they are refused outright.
+TRANSLATED_NETS = (
+    ipaddress.ip_network("2002::/16"),
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+)
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -187,6 +207,8 @@ def guard(
         address = ipaddress.ip_address(raw.split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
+        if any(address in net for net in TRANSLATED_NETS):
+            raise Refused(f"{host} resolves to {address}, an IPv4-translating address")
         if address.is_loopback and allow_loopback:
             continue
         if not address.is_global or address.is_multicast or address.is_reserved:
@@ -393,7 +415,8 @@ def _images(platform: str, extra: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def normalise(platform: str, published: Published) -> Post:
     extra = published.extra or {}
-    text = str(extra.get("text") or extra.get("description") or "")
+    # a hostile or broken listing can send megabytes of "description": cut it
+    text = str(extra.get("text") or extra.get("description") or "")[:MAX_TEXT_CHARS]
     title = str(extra.get("title") or "").strip()
     if not title:
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
@@ -410,7 +433,7 @@ def normalise(platform: str, published: Published) -> Post:
         url=str(published.url or extra.get("post_url") or extra.get("url") or ""),
         title=title,
         text=text,
-        html=str(extra.get("html") or ""),
+        html=str(extra.get("html") or "")[:MAX_TEXT_CHARS],
         images=_images(platform, extra),
         rating=rating,
         rating_known=known,
@@ -628,10 +651,19 @@ def run(
     progress: Progress | None = None,
     resolve: Resolver = _resolve,
     report: Report | None = None,
+    deadline: float | None = None,
 ) -> Report:
     """Import the account's posts; each post is committed on its own (a failure loses only it).
-    ``report`` (optional) is filled in as the import goes, so a caller can watch the counts."""
+    ``report`` (optional) is filled in as the import goes, so a caller can watch the counts.
+
+    ``deadline`` (``time.monotonic()`` seconds; default ``IMPORT_JOB_SECONDS`` from now) bounds
+    the whole run, so that no account, however large or hostile its listing, holds a worker
+    (or an API request) forever: past it, ``TimedOut`` is raised between posts; what was
+    recorded stays, and running the import again continues where it stopped."""
     limit = limit or int(_config(app, "IMPORT_MAX_POSTS"))
+    seconds = float(_config(app, "IMPORT_JOB_SECONDS"))
+    if deadline is None:
+        deadline = time.monotonic() + seconds
     platform, credentials, published = fetch_posts(app, user_id, account_id, limit, since)
     store = uploads.store_for(app)
     downloader = Downloader(
@@ -650,6 +682,14 @@ def run(
     if progress:
         progress(0, len(posts), None)
     for done, post in enumerate(posts, start=1):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimedOut(
+                f"the import was stopped after {seconds:g} s (IMPORT_JOB_SECONDS), with "
+                f"{done - 1} of {len(posts)} posts handled; run it again to continue "
+                "(posts already recorded are skipped)"
+            )
+        downloader.total_seconds = min(float(_config(app, "IMPORT_DOWNLOAD_SECONDS")), left)
         try:
             _one(app, store, downloader, user_id, platform, instance, post, since, report)
         except Exception as exc:  # one bad post must not stop the rest
@@ -740,6 +780,7 @@ def _record(
     stored: list[tuple[StoredImage, str]],
     report: Report,
 ) -> None:
+    _lock_user(session, user_id)
     if _known(session, user_id, platform, post):  # another import got there meanwhile
         report.skipped += 1
         return
@@ -805,6 +846,21 @@ def _record(
     report.imported += 1
     if artwork.id not in report.artworks:
         report.artworks.append(artwork.id)
+
+
+def _lock_user(session: Session, user_id: int) -> None:
+    """Serialise recording posts per artist until this transaction ends. Two imports at once
+    (two workers, or the API/CLI and a job; or two accounts of one artist) would otherwise both
+    pass the re-check and record the same post twice, or each make a new artwork of the same
+    picture instead of grouping it. The lock is the user's row: ``FOR NO KEY UPDATE`` on
+    PostgreSQL (it excludes the other imports' lock but not the key-share locks that inserts
+    referring to the user take, so the artist's uploads meanwhile do not wait); on SQLite a
+    no-op write, which takes the database's single write lock now, before the re-check reads
+    (a read first would pin a snapshot the later write could not commit on)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    else:
+        session.execute(sql_text("UPDATE users SET id = id WHERE id = :u"), {"u": user_id})
 
 
 def _existing(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -421,6 +422,17 @@ class ImportJob(Base):
     """
 
     __tablename__ = "import_jobs"
+    # One active import per account: two requests (a double click, two workers) cannot both
+    # queue one; ``import_jobs.start`` answers the loser with the job that won.
+    __table_args__ = (
+        Index(
+            "uq_import_jobs_active_account",
+            "account_id",
+            unique=True,
+            postgresql_where=text("state IN ('queued', 'running')"),
+            sqlite_where=text("state IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from adapters import registry
 from server import db, import_jobs, importer
-from server.models import ROLES, Account, Artwork, CreditProposal, ImportJob
+from server.models import ROLES, Account, Artwork, Copy, CreditProposal, ImportJob
 from server.web.common import bp, current_user, local, render, zone_of
 
 log = logging.getLogger(__name__)
@@ -35,30 +35,40 @@ def _progress(job: ImportJob | None) -> dict[str, Any] | None:
     return import_jobs.Progress.of(job).as_dict() if job is not None else None
 
 
-def _open_proposals(job: ImportJob | None) -> list[tuple[Artwork, CreditProposal]]:
-    """Open proposals on the artworks the job's import touched (the artist's own only)."""
-    if job is None or not job.report:
-        return []
-    ids = [i for i in job.report.get("artworks") or () if isinstance(i, int)]
-    if not ids:
-        return []
+def _open_proposals(account: Account) -> list[tuple[Artwork, CreditProposal]]:
+    """Every open proposal found in a post on this account's platform, on the artist's own
+    artworks, whichever import found it: keyed on the latest job's report, running the
+    import again (before confirming) would hide what the earlier one proposed."""
     rows = db.session().execute(
         select(Artwork, CreditProposal)
         .join(CreditProposal, CreditProposal.artwork_id == Artwork.id)
+        .join(Copy, Copy.id == CreditProposal.copy_id)
         .where(
-            Artwork.id.in_(ids),
             Artwork.user_id == current_user().id,
             CreditProposal.state == "open",
+            Copy.artwork_id == Artwork.id,
+            Copy.platform == account.platform,
         )
         .order_by(Artwork.id, CreditProposal.id)
     )
     return [(a, p) for a, p in rows]
 
 
+# The years a "since" date may have: before 1970 nothing was posted, and outside 1-9999 the
+# conversion to UTC overflows (0001-01-01 east of UTC is in year 0).
+SINCE_YEARS = (1970, 9999)
+
+
 def _since(text: str) -> dt.datetime | None:
-    """A date from the form, as the start of that day in the artist's time zone."""
+    """A date from the form, as the start of that day in the artist's time zone; ValueError
+    with the reason when it is not a date in ``SINCE_YEARS``."""
     day = dt.date.fromisoformat(text)
-    return dt.datetime.combine(day, dt.time(), zone_of(current_user())).astimezone(dt.UTC)
+    if not SINCE_YEARS[0] <= day.year <= SINCE_YEARS[1]:
+        raise ValueError(f"the year must be between {SINCE_YEARS[0]} and {SINCE_YEARS[1]}")
+    try:
+        return dt.datetime.combine(day, dt.time(), zone_of(current_user())).astimezone(dt.UTC)
+    except OverflowError as exc:  # 9999-12-31 west of UTC is in year 10000
+        raise ValueError("the date is out of range") from exc
 
 
 def _local_day(job: ImportJob | None) -> str:
@@ -76,7 +86,7 @@ def account_import(account_id: int) -> Any:
         platform=registry.get(account.platform).name,
         job=job,
         progress=_progress(job),
-        proposals=len(_open_proposals(job)),
+        proposals=len(_open_proposals(account)),
         since_local=_local_day(job),
     )
 
@@ -89,8 +99,12 @@ def account_import_start(account_id: int) -> Any:
     if text:
         try:
             since = _since(text)
-        except ValueError:
-            flash("“Only posts since” must be a date, e.g. 2024-01-31.", "error")
+        except (ValueError, OverflowError):
+            flash(
+                f"“Only posts since” must be a date between {SINCE_YEARS[0]} and "
+                f"{SINCE_YEARS[1]}, e.g. 2024-01-31.",
+                "error",
+            )
             return redirect(url_for("web.account_import", account_id=account.id))
     _job, created = import_jobs.start(db.session(), account, since=since)
     db.session().commit()
@@ -105,7 +119,7 @@ def account_import_status(account_id: int) -> Any:
     return jsonify(
         {
             "job": _progress(job),
-            "proposals": len(_open_proposals(job)),
+            "proposals": len(_open_proposals(account)),
             "proposals_url": url_for("web.account_import_proposals", account_id=account.id),
         }
     )
@@ -114,12 +128,11 @@ def account_import_status(account_id: int) -> Any:
 @bp.get("/accounts/<int:account_id>/import/proposals")
 def account_import_proposals(account_id: int) -> Any:
     account = _account(account_id)
-    job = import_jobs.latest(db.session(), account)
     return render(
         "web/import_proposals.html",
         account=account,
         platform=registry.get(account.platform).name,
-        rows=_open_proposals(job),
+        rows=_open_proposals(account),
         roles=ROLES,
     )
 
@@ -127,9 +140,8 @@ def account_import_proposals(account_id: int) -> Any:
 @bp.post("/accounts/<int:account_id>/import/proposals")
 def account_import_accept(account_id: int) -> Any:
     account = _account(account_id)
-    job = import_jobs.latest(db.session(), account)
     wanted = (request.form.get("proposal") or "").strip()
-    found = {str(p.id): (a, p) for a, p in _open_proposals(job)}
+    found = {str(p.id): (a, p) for a, p in _open_proposals(account)}
     if wanted not in found:
         abort(404)
     artwork, proposal = found[wanted]

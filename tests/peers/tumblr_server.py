@@ -121,6 +121,12 @@ class TumblrServer(RecordingMixin, LoopbackServer):
         # Where image URLs point: Tumblr's media host; tests that download the images set
         # this to the server's own address, which then serves them.
         self.media_base = "https://64.media.tumblr.com"
+        # Hostile or broken listings, for the import's paging limits: ``reblog_flood`` full
+        # pages of reblogs (new ids on every page, ``total_posts`` a billion) before an empty
+        # page; ``ignore_offset`` answers the first page whatever ``offset`` asks for (that
+        # many times, then an empty page), and claims a billion posts.
+        self.reblog_flood = 0
+        self.ignore_offset = 0
         super().__init__()
 
     # -- inspection and set-up ---------------------------------------------------------------
@@ -496,20 +502,48 @@ class TumblrServer(RecordingMixin, LoopbackServer):
         except ValueError:
             return _bad(0, "bad limit or offset")
         limit = max(1, min(limit, 20))
+        if self.reblog_flood:
+            return self._flood(blog, offset, limit)
         mine = [
             p
             for p in reversed(self._state.posts.values())
             if p["blog"] == blog.name and p["state"] == state
         ]
         page = mine[offset : offset + limit]
+        if self.ignore_offset:
+            self.ignore_offset -= 1
+            page = mine[0:limit] if self.ignore_offset else []
         return _envelope(
             200,
             {
                 "blog": self._blog_json(blog),
                 "posts": [self._post_json(p) for p in page],
-                "total_posts": len(mine),
+                "total_posts": 10**9 if self.ignore_offset else len(mine),
             },
         )
+
+    def _flood(self, blog: Blog, offset: int, limit: int) -> Response:
+        pages = offset // limit
+        posts = []
+        if pages < self.reblog_flood:
+            for n in range(offset, offset + limit):
+                posts.append(
+                    {
+                        "object_type": "post",
+                        "type": "blocks",
+                        "id": 900_000_000_000 + n,
+                        "id_string": str(900_000_000_000 + n),
+                        "blog_name": blog.name,
+                        "post_url": f"https://{blog.name}.tumblr.com/post/{900_000_000_000 + n}",
+                        "timestamp": 1_800_000_000,
+                        "state": "published",
+                        "tags": [],
+                        "content": [],
+                        "layout": [],
+                        "trail": [{"blog": {"name": "someone-else"}}],
+                    }
+                )
+        return _envelope(200, {"blog": self._blog_json(blog), "posts": posts, "total_posts": 10**9})
 
     def _edit(self, blog: Blog, post_id: str, record: Recorded) -> Response:
         post = self._own_post(blog, post_id)

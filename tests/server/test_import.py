@@ -11,6 +11,7 @@ import io
 import random
 import re
 import socket
+import threading
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from server import db, importer
 from server.cli import main
-from server.models import Artwork, Copy, CreditProposal, Fingerprint
+from server.models import Artwork, Copy, CreditProposal, Fingerprint, User
 from tests.peers.mastodon_server import MastodonServer
 
 MEDIA_PATH = re.compile(r"/system/media_attachments/files/(\w+)/original/\w+")
@@ -35,6 +36,9 @@ class MediaMastodon(MastodonServer):
         super().__init__(*args, **kwargs)
         self.files: dict[str, tuple[bytes, str]] = {}
         self.redirects: dict[str, str] = {}
+        # When set, each file is answered only once this many downloads are waiting: two
+        # imports running at once then reach the recording of a post at the same moment.
+        self.gate: threading.Barrier | None = None
 
     def add_image_status(
         self, username: str, text: str, data: bytes, content_type: str = "image/png", **fields: Any
@@ -54,6 +58,11 @@ class MediaMastodon(MastodonServer):
                 "size": len(data),
             }
             return self._create_status(account, {"status": text, **fields}, [media_id])
+
+    def _answer(self, request: Request, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.gate is not None and MEDIA_PATH.fullmatch(request.path):
+            self.gate.wait(20)  # outside the server's lock, which _route runs under
+        return super()._answer(request, environ, start_response)
 
     def _route(self, request: Request, record: Any) -> Response:
         m = MEDIA_PATH.fullmatch(request.path)
@@ -244,6 +253,24 @@ def test_guard_refuses_addresses_that_are_not_public(url):
     host = re.sub(r"^https://\[?([^\]/]+)\]?/.*$", r"\1", url)
     with pytest.raises(importer.Refused, match="not a public address"):
         importer.guard(url, [host])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1 (Python calls it global)
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:808:808::1",  # 6to4 even of a public address: a relay would be the hop
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b:1::a00:1",  # local-use NAT64
+    ],
+)
+def test_guard_refuses_ipv4_translating_addresses(address):
+    def resolve(host: str, port: int) -> list[str]:
+        return [address]
+
+    with pytest.raises(importer.Refused, match="IPv4-translating"):
+        importer.guard("https://cdn.example/a.png", ["cdn.example"], resolve=resolve)
 
 
 def test_guard_allows_loopback_only_when_configured():
@@ -443,6 +470,23 @@ def test_cli_import_shows_progress_and_counts(loopback_ok, artist, mastodon):
     assert '"skipped": 3' in again.output
     wrong = CliRunner().invoke(main, ["import", "999", "--user", "tanraak"], obj=loopback_ok)
     assert wrong.exit_code != 0 and "not found" in wrong.output
+
+
+def test_cli_since_is_a_day_in_the_users_time_zone(loopback_ok, artist, mastodon):
+    """As on the web form: "--since 2024-01-02" for an artist in Berlin starts at 23:00 UTC on
+    the 1st, so a post made at 23:30 UTC that evening is in (in UTC it would be left out)."""
+    status = mastodon.add_image_status("tanraak", "late evening", encoded(picture(120)))
+    status["created_at"] = "2024-01-01T23:30:00.000Z"
+    with db.session_scope(loopback_ok) as session:
+        session.scalar(select(User).where(User.username == "tanraak")).timezone = "Europe/Berlin"
+    account_id = connect(artist, mastodon)
+    args = ["import", str(account_id), "--user", "tanraak", "--json"]
+    result = CliRunner().invoke(main, [*args, "--since", "2024-01-02"], obj=loopback_ok)
+    assert result.exit_code == 0, result.output
+    assert '"imported": 1' in result.output
+    for bad in ("0001-01-01", "1969-12-31", "yesterday"):
+        refused = CliRunner().invoke(main, [*args, "--since", bad], obj=loopback_ok)
+        assert refused.exit_code != 0 and "between 1970 and 9999" in refused.output
 
 
 # -- Bluesky, against the real PDS ------------------------------------------------------------

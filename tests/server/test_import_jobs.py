@@ -15,13 +15,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from server import db, import_jobs
-from server.models import Copy, ImportJob, utcnow
+from server import db, import_jobs, importer
+from server.models import Account, Artwork, Copy, ImportJob, utcnow
 from tests.server.test_import import MEDIA_PATH, MediaMastodon, connect, encoded, picture
 
 
@@ -264,3 +266,174 @@ def test_a_killed_worker_process_is_taken_over_without_duplicates(ready, artist,
             worker.wait(10)
         log.close()
         server.stop()
+
+
+# -- one import per account, one record per post, a bounded run -------------------------------
+
+
+def active_jobs(app, account_id: int) -> list[int]:
+    with db.session_scope(app) as session:
+        return list(
+            session.scalars(
+                select(ImportJob.id).where(
+                    ImportJob.account_id == account_id,
+                    ImportJob.state.in_(import_jobs.ACTIVE_STATES),
+                )
+            )
+        )
+
+
+def test_two_starts_at_once_queue_one_job(ready, artist, mastodon):
+    """Two requests (a double click) each pass the "already active?" check before the other
+    commits: the unique index makes the second wait and answer with the first's job."""
+    account_id = connect(artist, mastodon)
+    first_inserted, second_started = threading.Event(), threading.Event()
+    results: dict[str, tuple[int, bool]] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with db.session_scope(ready) as session:
+                job, created = import_jobs.start(session, session.get(Account, account_id))
+                results["first"] = (job.id, created)
+                first_inserted.set()
+                second_started.wait(10)
+                time.sleep(0.5)  # the second is now past its check, at its insert
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            first_inserted.set()
+
+    def second() -> None:
+        try:
+            first_inserted.wait(10)
+            with db.session_scope(ready) as session:
+                account = session.get(Account, account_id)
+                second_started.set()
+                job, created = import_jobs.start(session, account)
+                results["second"] = (job.id, created)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert results["first"][1] is True
+    assert results["second"] == (results["first"][0], False)
+    assert active_jobs(ready, account_id) == [results["first"][0]]
+
+
+def test_the_database_refuses_a_second_active_job_for_an_account(ready, artist, mastodon):
+    account_id = connect(artist, mastodon)
+    with db.session_scope(ready) as session:
+        user_id = session.get(Account, account_id).user_id
+        session.add(ImportJob(user_id=user_id, account_id=account_id, state="running"))
+    with pytest.raises(IntegrityError), db.session_scope(ready) as session:
+        session.add(ImportJob(user_id=user_id, account_id=account_id, state="queued"))
+    with db.session_scope(ready) as session:  # finished ones do not count
+        session.add(ImportJob(user_id=user_id, account_id=account_id, state="done"))
+        session.add(ImportJob(user_id=user_id, account_id=account_id, state="failed"))
+    assert len(active_jobs(ready, account_id)) == 1
+
+
+def run_together(app, runs: list[tuple[int, int]]) -> list[importer.Report]:
+    """``importer.run`` for each (user, account) in its own thread, all at once."""
+    reports: list[importer.Report] = []
+    errors: list[BaseException] = []
+
+    def go(user_id: int, account_id: int) -> None:
+        try:
+            reports.append(importer.run(app, user_id, account_id))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=run) for run in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert errors == []
+    return reports
+
+
+def test_two_imports_of_one_account_at_once_record_each_post_once(ready, artist, mastodon):
+    """Two workers (or the API and a job) import one account at the same moment: both see the
+    post as new and download it; only one may record it."""
+    seed(mastodon, 2)
+    account_id = connect(artist, mastodon)
+    user_id = job_row_user(ready, account_id)
+    mastodon.gate = threading.Barrier(2)  # both runs download each file at the same moment
+    reports = run_together(ready, [(user_id, account_id), (user_id, account_id)])
+    assert all(r.failed == [] for r in reports)
+    assert sum(r.imported for r in reports) == 2  # each post once, by one run or the other
+    assert sum(r.skipped for r in reports) == 2
+    assert copies(ready) == 2
+    with db.session_scope(ready) as session:
+        assert session.scalar(select(func.count(Artwork.id))) == 2
+
+
+def test_two_accounts_of_one_artist_imported_at_once_group_the_same_picture(
+    ready, artist, mastodon
+):
+    mastodon.add_token("tok2", "second")
+    same = encoded(picture(77))
+    mastodon.add_image_status("tanraak", "Trisk", same)
+    mastodon.add_image_status("second", "Trisk, reposted", same)
+    first = connect(artist, mastodon)
+    other = connect(artist, mastodon, token="tok2", name="@second")
+    user_id = job_row_user(ready, first)
+    mastodon.gate = threading.Barrier(2)
+    reports = run_together(ready, [(user_id, first), (user_id, other)])
+    assert sorted((r.new_artworks, r.grouped) for r in reports) == [(0, 1), (1, 0)]
+    assert copies(ready) == 2
+    with db.session_scope(ready) as session:
+        assert session.scalar(select(func.count(Artwork.id))) == 1
+
+
+def job_row_user(app, account_id: int) -> int:
+    with db.session_scope(app) as session:
+        return session.get(Account, account_id).user_id
+
+
+def test_a_job_past_its_time_is_failed_even_while_the_account_is_being_read(
+    ready, artist, mastodon
+):
+    """The heartbeat stops renewing at ``IMPORT_JOB_SECONDS`` and marks the job failed while
+    the import is still stuck reading the account; nothing is recorded after it."""
+    seed(mastodon, 1)
+    account_id = connect(artist, mastodon)
+    ready.config.update(IMPORT_JOB_SECONDS=1.0, LEASE_SECONDS=0.6)
+    mastodon.delay_next(1, 3.0, path="/api/v1/accounts/", after=False)  # the listing hangs
+    job_id = artist.post(f"/api/v1/accounts/{account_id}/import/jobs", json={}).json["id"]
+    started = utcnow()
+    seen: list[str] = []
+
+    def watch() -> None:  # what the import page would show meanwhile
+        time.sleep(2.0)
+        seen.append(job_row(ready, job_id).state)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert import_jobs.tick(ready, "w1") == 1
+    watcher.join(10)
+    job = job_row(ready, job_id)
+    assert seen == ["failed"]  # marked after 1 s, while the listing was still hanging
+    assert job.state == "failed" and "IMPORT_JOB_SECONDS" in job.error
+    assert job.lease_owner is None and job.lease_expires_at is None
+    assert job.finished_at - started < dt.timedelta(seconds=2.5)
+    assert copies(ready) == 0
+    with db.session_scope(ready) as session:  # and no other worker takes it over to re-run it
+        assert import_jobs.claim(session, "w2", utcnow() + dt.timedelta(hours=1), 60) is None
+
+
+def test_an_api_import_stops_at_its_deadline(ready, artist, mastodon):
+    seed(mastodon, 2)
+    account_id = connect(artist, mastodon)
+    ready.config["IMPORT_JOB_SECONDS"] = 0
+    r = artist.post(f"/api/v1/accounts/{account_id}/import", json={})
+    assert r.status_code == 504, r.json
+    assert r.json["error"]["code"] == "timeout"
+    assert "IMPORT_JOB_SECONDS" in r.json["error"]["message"]
+    assert copies(ready) == 0

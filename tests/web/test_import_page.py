@@ -120,3 +120,54 @@ def test_the_e621_form_asks_for_the_artist_tag_as_an_optional_name(web):
     field = re.search(r'<input id="cred_artist_tag"[^>]*>', page)
     assert field and 'type="text"' in field.group(0) and "required" not in field.group(0)
     assert re.search(r'name="cred_api_key" type="password"[^>]*required', page)
+
+
+@pytest.mark.parametrize("since", ["0001-01-01", "1969-12-31", "9999-12-31"])
+def test_a_date_at_the_edge_of_the_calendar_is_refused_not_a_500(
+    importing, web, media_mastodon, since
+):
+    """0001-01-01 in Europe/Berlin is still year 0 in UTC (OverflowError); years before 1970
+    have no posts; 9999-12-31 is accepted."""
+    account_id = connect_mastodon(web, media_mastodon)
+    response = web.post(f"/app/accounts/{account_id}/import", {"since": since})
+    assert response.status_code == 302
+    page = web.get(f"/app/accounts/{account_id}/import").get_data(as_text=True)
+    job = web.get(f"/app/accounts/{account_id}/import.json").json["job"]
+    if since == "9999-12-31":
+        assert job["state"] == "queued"
+    else:
+        assert "between 1970 and 9999" in page
+        assert job is None
+
+
+def test_running_the_import_again_keeps_the_earlier_imports_proposals(importing, web):
+    server = MediaMastodon(tokens={"tok": "tanraak"})
+    server.start()
+    try:
+        server.add_image_status(
+            "tanraak", "Trisk\n\nCommission for @hyena@furry.engineer", encoded(picture(1))
+        )
+        account_id = connect_mastodon(web, server)
+        url = f"/app/accounts/{account_id}/import/proposals"
+        web.post(f"/app/accounts/{account_id}/import", {"since": ""})
+        assert import_jobs.tick(importing, "w") == 1
+        first = re.findall(r'name="proposal" value="(\d+)"', web.get(url).get_data(as_text=True))
+        assert len(first) == 1
+        # the artist imports again (a new post) before confirming the first import's credit
+        server.add_image_status(
+            "tanraak", "Sketch, art by @wolf@furry.engineer", encoded(picture(2))
+        )
+        web.post(f"/app/accounts/{account_id}/import", {"since": ""})
+        assert import_jobs.tick(importing, "w") == 1
+        page = web.get(url).get_data(as_text=True)
+        both = re.findall(r'name="proposal" value="(\d+)"', page)
+        assert first[0] in both and len(both) == 2
+        status = web.get(f"/app/accounts/{account_id}/import.json").json
+        assert status["proposals"] == 2
+        # and the earlier one can still be confirmed from here
+        assert web.post(url, {"proposal": first[0]}).status_code == 302
+        assert re.findall(
+            r'name="proposal" value="(\d+)"', web.get(url).get_data(as_text=True)
+        ) == [p for p in both if p != first[0]]
+    finally:
+        server.stop()

@@ -62,10 +62,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_import_jobs_user_id"), ["user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_import_jobs_account_id"), ["account_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_import_jobs_state"), ["state"], unique=False)
+        # one queued or running import per account (import_jobs.start relies on it)
+        batch_op.create_index(
+            "uq_import_jobs_active_account",
+            ["account_id"],
+            unique=True,
+            postgresql_where=sa.text("state IN ('queued', 'running')"),
+            sqlite_where=sa.text("state IN ('queued', 'running')"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
+        batch_op.drop_index("uq_import_jobs_active_account")
         batch_op.drop_index(batch_op.f("ix_import_jobs_state"))
         batch_op.drop_index(batch_op.f("ix_import_jobs_account_id"))
         batch_op.drop_index(batch_op.f("ix_import_jobs_user_id"))
