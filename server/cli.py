@@ -467,5 +467,46 @@ def import_command(
         click.echo(f"warning: {warning['url']}: {warning['warning']}")
 
 
+@main.group("conflicts")
+def conflicts_group() -> None:
+    """Registry conflicts: an image registered by two users (server/registry/conflicts.py)."""
+
+
+@conflicts_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Decided conflicts too, not only open.")
+@click.pass_context
+def conflicts_list(ctx: click.Context, show_all: bool) -> None:
+    """One line per conflict: id, state, earlier and later artwork with their owners' ids."""
+    from server.registry import conflicts
+
+    with db.session_scope(_app(ctx)) as session:
+        rows = conflicts.listing(session, None if show_all else "open")
+    for r in rows:
+        click.echo(
+            f"{r.id:>6}  {r.state:<12}  earlier artwork {r.earlier_artwork} (user "
+            f"{r.earlier_owner})  later artwork {r.later_artwork} (user {r.later_owner})  "
+            f"distance {r.distance}"
+        )
+    if not rows:
+        click.echo("no conflicts" if show_all else "no open conflicts")
+
+
+@conflicts_group.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.argument("decision", type=click.Choice(["keep_first", "give_second", "separate"]))
+@click.pass_context
+def conflicts_resolve(ctx: click.Context, conflict_id: int, decision: str) -> None:
+    """Decide a conflict as the operator (may change an earlier decision)."""
+    from server.models import RegistryConflict
+    from server.registry import conflicts
+
+    with db.session_scope(_app(ctx)) as session:
+        conflict = session.get(RegistryConflict, conflict_id)
+        if conflict is None:
+            raise click.ClickException(f"no conflict {conflict_id}")
+        state = conflicts.resolve(session, conflict, decision, operator=True).state
+    click.echo(f"conflict {conflict_id}: {state}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -10,7 +10,7 @@ import re
 import warnings
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
@@ -20,11 +20,11 @@ from sqlalchemy import select
 
 from adapters import registry as platforms
 from server import artworks, db
-from server.api.spec import endpoint
+from server.api.spec import endpoint, parse_json_body
 from server.auth import current_user
 from server.errors import ApiError, error_body, not_found
 from server.models import Artwork, Copy
-from server.registry import service, works
+from server.registry import conflicts, service, works
 
 bp = Blueprint("registry", __name__, url_prefix="/api/v1")
 
@@ -87,8 +87,8 @@ class PublishOut(BaseModel):
 
 class ConflictOut(BaseModel):
     id: int
-    state: str
-    role: str  # "later": this artwork lost the public display; "earlier": it kept it
+    state: str  # open | kept_first | given_second | separate (server/registry/conflicts.py)
+    role: str  # "later": registered after the other work; "earlier": before it (decides)
     other_work: str  # public id of the other work
     distance: int
     created_at: dt.datetime
@@ -200,7 +200,7 @@ def artwork_conflicts(artwork_id: int) -> ConflictList:
     session = db.session()
     artwork = _owned(artwork_id)
     items = []
-    for c in service.open_conflicts(session, artwork.id):
+    for c in conflicts.for_artwork(session, artwork.id):
         later = c.artwork_id == artwork.id
         other = session.get(Artwork, c.existing_artwork_id if later else c.artwork_id)
         items.append(
@@ -214,6 +214,51 @@ def artwork_conflicts(artwork_id: int) -> ConflictList:
             )
         )
     return ConflictList(items=items)
+
+
+class ConflictResolution(BaseModel):
+    conflict: int  # the id from GET /artworks/<id>/conflicts
+    decision: Literal["keep_first", "give_second", "separate"]
+
+
+@endpoint(
+    bp,
+    "/artworks/<int:artwork_id>/conflicts/resolve",
+    "POST",
+    summary="Decide a registry conflict on this artwork's earlier registration: keep_first, "
+    "give_second (the later registration takes the attribution) or separate (both are shown)",
+    body=ConflictResolution,
+    response=ConflictOut,
+    parse_body=False,
+)
+def resolve_conflict(artwork_id: int) -> ConflictOut:
+    session = db.session()
+    artwork = _owned(artwork_id)  # before the body: another user's artwork is a plain 404
+    body = parse_json_body(ConflictResolution)
+    assert isinstance(body, ConflictResolution)
+    conflict = conflicts.find_for_earlier_owner(session, artwork.user_id, artwork.id, body.conflict)
+    if conflict is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no conflict {body.conflict} in which artwork {artwork_id} is the earlier "
+            "registration (only its owner decides)",
+            "conflict",
+        )
+    try:
+        conflicts.resolve(session, conflict, body.decision)
+    except conflicts.AlreadyResolved as exc:
+        raise ApiError(409, "conflict", str(exc), "conflict") from exc
+    session.commit()
+    other = session.get(Artwork, conflict.artwork_id)
+    return ConflictOut(
+        id=conflict.id,
+        state=conflict.state,
+        role="earlier",
+        other_work=other.public_id if other else "",
+        distance=conflict.distance,
+        created_at=conflict.created_at,
+    )
 
 
 # -- public, read-only ----------------------------------------------------------------------

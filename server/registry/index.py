@@ -1,25 +1,39 @@
 """Exact Hamming-radius search over 256-bit hashes: multi-index hashing (Norouzi et al.).
 
-Each hash is cut into 16 chunks of 16 bits. If two hashes are within distance ``r``, at least
-one chunk pair is within ``r // 16`` (pigeonhole), so probing, in every chunk table, every key
-within ``r // 16`` of the query's chunk finds every true neighbour; each candidate is then
-verified with a full XOR + popcount. The result set is exactly the brute-force result set.
+Each hash is cut into ``m`` chunks (by default 11: three of 24 bits, eight of 23). Write the
+radius as ``r = m·s + t`` (0 ≤ t < m). If two hashes are within ``r``, then one of the first
+``t + 1`` chunks is within ``s`` or one of the others is within ``s − 1``: otherwise the
+distance would be at least ``(t+1)(s+1) + (m−t−1)s = r + 1`` (pigeonhole). So probing those
+chunk tables with every key within that chunk radius finds every true neighbour; each
+candidate is then verified with a full XOR + popcount, and the result set is exactly the
+brute-force result set (``tests/server/test_registry_index.py`` checks it).
 
-The tables are CSR arrays per chunk (entries sorted by chunk value + 65,537 offsets), rebuilt
-when the unsorted tail of recent additions grows past ``tail_limit``; the tail itself is scanned
-by brute force, so additions are cheap and searches stay exact.
+Why 11 chunks of ~23 bits: at radius 31 a chunk is probed with ≤ 301 keys (3,000 in all),
+and a 23-bit key matches N / 2²³ random entries, so at 10 million entries about 3,600
+candidates are verified. With 16-bit chunks (the first version) each of 272 keys matched ~150
+entries at 10 M, ~40,000 candidates, and the gather of their hashes dominated (bench/README.md).
+
+Layout per chunk: the chunk values sorted (uint32), the entry position of each (int32), and an
+offset table over the values' top ``p`` bits (p grows with N up to 22 bits) that gives each
+key a short run of sorted values to compare — the same answer as a binary search, without
+its cache misses. Everything is flat numpy arrays, so one query is a fixed number of
+vectorised steps. The tables are rebuilt when the unsorted tail of recent additions grows past
+``tail_limit``; the tail is scanned by brute force, so additions are cheap and searches exact.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
-CHUNKS = 16
-CHUNK_BITS = 16
-WORDS = 4  # 256 bits as 4 × uint64
+BITS = 256
+WORDS = 4  # 256 bits as 4 × uint64, most significant bit first
+CHUNKS = 11
+MAX_PREFIX_BITS = 22
 
 
 def hex_to_words(hashes: list[str] | np.ndarray) -> np.ndarray:
@@ -27,32 +41,82 @@ def hex_to_words(hashes: list[str] | np.ndarray) -> np.ndarray:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, WORDS)
 
 
-def chunks_of(words: np.ndarray) -> np.ndarray:
-    """N×4 uint64 → N×16 uint16, chunk c = bits 16c..16c+15 (most significant first)."""
-    shifts = np.array([48, 32, 16, 0], dtype=np.uint64)
-    parts = (words[:, :, None] >> shifts[None, None, :]) & np.uint64(0xFFFF)
-    return parts.reshape(-1, CHUNKS).astype(np.int64)
+def chunk_layout(chunks: int = CHUNKS) -> list[tuple[int, int]]:
+    """(first bit, width) of each chunk; the wider chunks first."""
+    base, extra = divmod(BITS, chunks)
+    widths = [base + 1] * extra + [base] * (chunks - extra)
+    starts = [sum(widths[:i]) for i in range(chunks)]
+    return list(zip(starts, widths, strict=True))
 
 
-def _masks(radius: int) -> np.ndarray:
-    masks = [0]
-    for k in range(1, radius + 1):
-        for bits in itertools.combinations(range(CHUNK_BITS), k):
-            masks.append(sum(1 << b for b in bits))
-    return np.array(masks, dtype=np.int64)
+def chunk_values(words: np.ndarray, start: int, width: int) -> np.ndarray:
+    """Bits ``start .. start+width-1`` (MSB-first over the 256) of each row, as uint64."""
+    if width > 32:
+        raise ValueError("chunks are at most 32 bits")
+    k, offset = divmod(start, 64)
+    mask = np.uint64((1 << width) - 1)
+    end = offset + width
+    if end <= 64:
+        return (words[:, k] >> np.uint64(64 - end)) & mask
+    spill = end - 64  # the low ``spill`` bits come from the next word
+    high = (words[:, k] & np.uint64((1 << (64 - offset)) - 1)) << np.uint64(spill)
+    return high | (words[:, k + 1] >> np.uint64(64 - spill))
+
+
+def chunk_radii(radius: int, widths: list[int]) -> list[int]:
+    """The probe radius of each chunk (−1: not probed). The larger radius goes to the
+    narrowest chunks, which have the fewest keys within it."""
+    m = len(widths)
+    s, t = divmod(radius, m)
+    by_width = sorted(range(m), key=lambda c: (widths[c], c))
+    radii = [s - 1] * m
+    for c in by_width[: t + 1]:
+        radii[c] = s
+    return radii
+
+
+_MASKS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def masks(width: int, radius: int) -> np.ndarray:
+    """Every ``width``-bit value with at most ``radius`` bits set (XOR masks of a probe)."""
+    key = (width, radius)
+    if key not in _MASKS:
+        found = [0]
+        for k in range(1, radius + 1):
+            for bits in itertools.combinations(range(width), k):
+                found.append(sum(1 << b for b in bits))
+        _MASKS[key] = np.array(found, dtype=np.int64)
+    return _MASKS[key]
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """One build: entries [0, built) of the index, for every chunk; replaced as one object so a
+    concurrent search never mixes two builds."""
+
+    built: int
+    prefix_bits: int
+    values: np.ndarray  # CHUNKS × built uint32: each chunk's values, sorted
+    order: np.ndarray  # CHUNKS × built int32: the entry each sorted value belongs to
+    offsets: np.ndarray  # CHUNKS × (2**prefix_bits + 1) int64: runs per value prefix
 
 
 class MIHIndex:
     """Append-only; entries are addressed by their position (0..len-1)."""
 
-    def __init__(self, tail_limit: int = 4096) -> None:
+    def __init__(self, tail_limit: int = 4096, chunks: int = CHUNKS) -> None:
         self.tail_limit = tail_limit
+        self.layout = chunk_layout(chunks)
         self._words = np.zeros((0, WORDS), dtype=np.uint64)
-        # (built, order, offsets), replaced as one object so a concurrent search never mixes
-        # two builds: entries [0, built) are in the CSR tables; order is CHUNKS × built.
-        self._tables = (0, np.zeros(0, dtype=np.int64), np.zeros((CHUNKS, 65537), dtype=np.int64))
+        self._tables = _Tables(
+            0,
+            0,
+            np.zeros((chunks, 0), np.uint32),
+            np.zeros((chunks, 0), np.int32),
+            np.zeros((chunks, 2), np.int64),
+        )
         self._lock = threading.Lock()
-        self._mask_cache: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._words)
@@ -60,7 +124,7 @@ class MIHIndex:
     def add(self, words: np.ndarray) -> None:
         with self._lock:
             self._words = np.concatenate([self._words, words.astype(np.uint64)])
-            if len(self._words) - self._tables[0] > self.tail_limit:
+            if len(self._words) - self._tables.built > self.tail_limit:
                 self._build()
 
     def build(self) -> None:
@@ -68,53 +132,72 @@ class MIHIndex:
             self._build()
 
     def _build(self) -> None:
-        n = len(self._words)
-        chunks = chunks_of(self._words)
-        order = np.empty((CHUNKS, n), dtype=np.int64)
-        offsets = np.empty((CHUNKS, 65537), dtype=np.int64)
-        for c in range(CHUNKS):
-            column = chunks[:, c]
+        words = self._words
+        n = len(words)
+        if n >= 2**31:
+            raise ValueError("more than 2**31 entries")
+        prefix = max(4, min(MAX_PREFIX_BITS, math.ceil(math.log2(max(n, 2))) - 1))
+        m = len(self.layout)
+        values = np.empty((m, n), dtype=np.uint32)
+        order = np.empty((m, n), dtype=np.int32)
+        offsets = np.zeros((m, (1 << prefix) + 1), dtype=np.int64)
+        for c, (start, width) in enumerate(self.layout):
+            column = chunk_values(words, start, width).astype(np.uint32)
             o = np.argsort(column, kind="stable")
             order[c] = o
-            counts = np.bincount(column, minlength=65536)
-            offsets[c, 0] = 0
+            values[c] = column[o]
+            shift = max(0, width - prefix)
+            counts = np.bincount(values[c] >> np.uint32(shift), minlength=1 << prefix)
             np.cumsum(counts, out=offsets[c, 1:])
-        self._tables = (n, order.ravel(), offsets)
-
-    def masks(self, per_chunk: int) -> np.ndarray:
-        if per_chunk not in self._mask_cache:
-            self._mask_cache[per_chunk] = _masks(per_chunk)
-        return self._mask_cache[per_chunk]
+        self._tables = _Tables(n, prefix, values, order, offsets)
 
     def search(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions and distances of every entry within ``radius`` of ``query`` (4 uint64)."""
-        built, order, offsets = self._tables
+        tables = self._tables
         words = self._words  # read after the tables: it holds at least ``built`` entries
         query = query.reshape(1, WORDS).astype(np.uint64)
         found: list[np.ndarray] = []
-        if built:
-            keys = chunks_of(query)[0][:, None] ^ self.masks(radius // CHUNKS)[None, :]
-            rows = np.arange(CHUNKS)[:, None]
-            starts = (offsets[rows, keys] + rows * built).ravel()
-            ends = (offsets[rows, keys + 1] + rows * built).ravel()
-            lengths = ends - starts
-            total = int(lengths.sum())
-            if total:
-                nz = lengths > 0
-                starts, lengths = starts[nz], lengths[nz]
-                steps = np.ones(total, dtype=np.int64)
-                heads = np.cumsum(lengths)[:-1]
-                steps[0] = starts[0]
-                steps[heads] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
-                found.append(np.unique(order[np.cumsum(steps)]))
-        if len(words) > built:
-            found.append(np.arange(built, len(words)))
+        if tables.built:
+            found.append(self._probe(tables, query, radius))
+        if len(words) > tables.built:
+            found.append(np.arange(tables.built, len(words)))
         if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         candidates = np.concatenate(found)
         distances = np.bitwise_count(words[candidates] ^ query).sum(axis=1).astype(np.int64)
         keep = distances <= radius
-        return candidates[keep], distances[keep]
+        # a true neighbour is usually found through several chunks: one answer each
+        hits, first = np.unique(candidates[keep], return_index=True)
+        return hits, distances[keep][first]
+
+    def _probe(self, tables: _Tables, query: np.ndarray, radius: int) -> np.ndarray:
+        """Positions whose value in some chunk is within that chunk's radius (with repeats)."""
+        n, prefix = tables.built, tables.prefix_bits
+        widths = [w for _, w in self.layout]
+        keys, rows, shifts = [], [], []
+        for c, ((start, width), r) in enumerate(
+            zip(self.layout, chunk_radii(radius, widths), strict=True)
+        ):
+            if r < 0:
+                continue
+            k = int(chunk_values(query, start, width)[0]) ^ masks(width, min(r, width))
+            keys.append(k)
+            rows.append(np.full(len(k), c, dtype=np.int64))
+            shifts.append(np.full(len(k), max(0, width - prefix), dtype=np.int64))
+        key = np.concatenate(keys)
+        row = np.concatenate(rows)
+        head = key >> np.concatenate(shifts)
+        lo = tables.offsets[row, head]
+        lengths = tables.offsets[row, head + 1] - lo
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int64)
+        # the positions lo[i] .. lo[i] + lengths[i] - 1 of every run, in one array
+        ends = np.cumsum(lengths)
+        within = np.arange(total, dtype=np.int64) - np.repeat(ends - lengths, lengths)
+        flat = np.repeat(lo + row * n, lengths) + within
+        same = tables.values.ravel()[flat] == np.repeat(key, lengths)
+        return tables.order.ravel()[flat[same]].astype(np.int64)
 
 
 def brute_force(words: np.ndarray, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,15 +3,18 @@
 The database is the registry's truth (``registrations``, ``fingerprints``,
 ``registry_conflicts``), so every web process sees the same registry. Each process keeps an
 in-memory multi-index over the fingerprints (``index.MIHIndex``) and catches up with one
-indexed query (``fingerprints.id > last seen``) before each search; a row that disappeared
+indexed query on its own connection (``fingerprints.id > last seen``, plus the ids it skipped
+that may still commit: ``Registry``) before each search; a row that disappeared
 (its artwork was deleted) is dropped when candidates are resolved against the database, and a
 restart rebuilds the index from the table.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,26 @@ RADIUS = 31  # Hamming radius on 256 bits (measured: bench/registry; docs/FINGER
 COLOUR_REJECT = 320  # colour distance above which a structural match is another recolour
 COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
 SYNC_BATCH = 5  # pending registrations fingerprinted per registry_sync tick (every 10 s)
+# Hashes that unrelated pictures share, so a match there says nothing (matching-side rule; the
+# fingerprint bits are unchanged). A picture symmetric about its centre (a framed screenshot
+# of an outline, a dot pattern) loses its odd-frequency DCT coefficients and hashes near
+# 0x5555… (or its complement); one that varies along one axis only (a striped flag) has every
+# coefficient exactly 0 and hashes to 0. Measured (bench/README.md): the false matches through
+# 0x5555… were at distance 0–28 from it, real clip-art hashes ≥ 53; the fewest bits set in a
+# real clip-art hash was 27. Pattern → radius within which a hash is not matched.
+DEGENERATE_PATTERNS = {int("55" * 32, 16): 40, int("aa" * 32, 16): 40, 0: 16}
+GAP_SECONDS = 600.0  # longest a transaction holding an unseen fingerprint id is waited for
+MAX_GAPS = 5000  # unseen ids watched at most (each refresh asks for them again)
+
+
+def informative(hash_hex: str, quality: int) -> bool:
+    """May this fingerprint be matched? Enough gradient (``fingerprint.MIN_QUALITY``) and a
+    hash away from the ones unrelated pictures share (``DEGENERATE_PATTERNS``). A matching-side
+    rule: the fingerprint's bits are unchanged, so the extension's vectors still hold."""
+    if quality < fpmod.MIN_QUALITY:
+        return False
+    value = int(hash_hex, 16)
+    return all((value ^ p).bit_count() > r for p, r in DEGENERATE_PATTERNS.items())
 
 
 def published(session: Session, artwork: Artwork) -> None:
@@ -59,7 +82,18 @@ class Candidate:
 
 @dataclass
 class Registry:
-    """The per-process index over the shared fingerprints table."""
+    """The per-process index over the shared fingerprints table.
+
+    Catching up by ``id > last seen`` alone is wrong twice over: on PostgreSQL ids come from a
+    sequence when a row is *inserted*, so a transaction that took id 7 can commit after one that
+    took id 8 (a reader that already moved past 8 never sees 7); and a reader inside a writer's
+    transaction sees rows that may still roll back (SQLite even hands a rolled-back id out
+    again). So ``refresh`` reads on its own connection (committed rows only) and remembers every
+    id it skipped over (``gaps``); each refresh asks again for the gaps until they show up or
+    cannot belong to a live transaction any more (``GAP_SECONDS`` after the next committed row
+    was created, or after the gap was first seen). ``tests/server/test_registry_refresh.py``
+    runs the out-of-order commit with two PostgreSQL connections.
+    """
 
     index: MIHIndex = field(default_factory=MIHIndex)
     ids: list[np.ndarray] = field(default_factory=list)
@@ -67,34 +101,69 @@ class Registry:
     colours: list[np.ndarray] = field(default_factory=list)
     buckets: dict[int, list[int]] = field(default_factory=dict)
     last_id: int = 0
+    gaps: dict[int, float] = field(default_factory=dict)  # id → when it stops being watched
     lock: threading.Lock = field(default_factory=threading.Lock)
     _flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def refresh(self, session: Session) -> None:
-        with self.lock:
-            rows = session.execute(
+        """Catch up with committed fingerprints (``session`` only names the database)."""
+        with self.lock, session.get_bind().connect() as conn:
+            now = time.monotonic()
+            self.gaps = {i: until for i, until in self.gaps.items() if until > now}
+            newer = Fingerprint.id > self.last_id
+            where = or_(newer, Fingerprint.id.in_(sorted(self.gaps))) if self.gaps else newer
+            rows = conn.execute(
                 select(
                     Fingerprint.id,
                     Fingerprint.artwork_id,
                     Fingerprint.hash,
                     Fingerprint.colour,
+                    Fingerprint.quality,
+                    Fingerprint.created_at,
                 )
-                .where(Fingerprint.id > self.last_id, Fingerprint.quality >= fpmod.MIN_QUALITY)
+                .where(where)
                 .order_by(Fingerprint.id)
             ).all()
+            conn.rollback()
             if not rows:
                 return
-            base = len(self.index)
-            self.index.add(hex_to_words([r.hash for r in rows]))
-            self.ids.append(np.array([r.id for r in rows], dtype=np.int64))
-            self.artworks.append(np.array([r.artwork_id for r in rows], dtype=np.int64))
-            colours = np.frombuffer(b"".join(bytes(r.colour) for r in rows), dtype=np.uint8)
-            self.colours.append(colours.reshape(-1, 48))
-            for offset, r in enumerate(rows):
-                for key in fpmod.bucket_alternates(bytes(r.colour)):
-                    self.buckets.setdefault(key, []).append(base + offset)
-            self.last_id = rows[-1].id
-            self._flat = None
+            self._watch_gaps([r.id for r in rows], [r.created_at for r in rows], now)
+            self._add([r for r in rows if informative(r.hash, r.quality)])
+
+    def _watch_gaps(self, ids: list[int], created: list[dt.datetime], now: float) -> None:
+        for i in ids:
+            self.gaps.pop(i, None)
+        wall = utcnow()
+        previous = self.last_id
+        for i, at in zip(ids, created, strict=True):
+            if i <= self.last_id:
+                continue  # a gap that has now committed
+            age = (wall - at).total_seconds() if at is not None else 0.0
+            if i - previous > 1 and age < GAP_SECONDS:
+                # ids previous+1 .. i-1 were taken before row i was: their transactions may
+                # still commit, unless row i itself is already older than any transaction
+                for missing in range(max(previous + 1, i - MAX_GAPS), i):
+                    self.gaps[missing] = now + GAP_SECONDS - age
+            previous = i
+        self.last_id = max(self.last_id, ids[-1])
+        if len(self.gaps) > MAX_GAPS:
+            log.warning("registry index: %d unseen id gaps; forgetting the oldest", len(self.gaps))
+            for i in sorted(self.gaps)[: len(self.gaps) - MAX_GAPS]:
+                del self.gaps[i]
+
+    def _add(self, rows: list[Any]) -> None:
+        if not rows:
+            return
+        base = len(self.index)
+        self.index.add(hex_to_words([r.hash for r in rows]))
+        self.ids.append(np.array([r.id for r in rows], dtype=np.int64))
+        self.artworks.append(np.array([r.artwork_id for r in rows], dtype=np.int64))
+        colours = np.frombuffer(b"".join(bytes(r.colour) for r in rows), dtype=np.uint8)
+        self.colours.append(colours.reshape(-1, 48))
+        for offset, r in enumerate(rows):
+            for key in fpmod.bucket_alternates(bytes(r.colour)):
+                self.buckets.setdefault(key, []).append(base + offset)
+        self._flat = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._flat is None:
@@ -159,12 +228,15 @@ def sync(session: Session, app: Flask, only: int | None = None, limit: int = SYN
     pending = session.scalars(
         query.order_by(Registration.created_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
+    batch: list[Fingerprint] = []  # this transaction's rows, which the index cannot see yet
     for registration in pending:
-        register(session, app, registration)
+        register(session, app, registration, batch)
     return len(pending)
 
 
-def register(session: Session, app: Flask, registration: Registration) -> None:
+def register(
+    session: Session, app: Flask, registration: Registration, batch: list[Fingerprint] | None = None
+) -> None:
     artwork = session.get(Artwork, registration.artwork_id)
     if artwork is None:
         return
@@ -192,8 +264,10 @@ def register(session: Session, app: Flask, registration: Registration) -> None:
         log.warning("cannot fingerprint artwork %s: %s", artwork.id, exc)
         registration.state, registration.error = "failed", str(exc)[:500]
         return
-    _flag_conflicts(session, reg, artwork, new)
+    _flag_conflicts(session, reg, artwork, new, batch or [])
     session.add_all(new)
+    if batch is not None:
+        batch.extend(new)
     registration.state, registration.registered_at, registration.error = (
         "registered",
         utcnow(),
@@ -203,17 +277,31 @@ def register(session: Session, app: Flask, registration: Registration) -> None:
 
 
 def _flag_conflicts(
-    session: Session, reg: Registry, artwork: Artwork, new: list[Fingerprint]
+    session: Session,
+    reg: Registry,
+    artwork: Artwork,
+    new: list[Fingerprint],
+    batch: list[Fingerprint],
 ) -> None:
-    """A full-image fingerprint matching another user's public work: both go to review."""
+    """A full-image fingerprint matching another user's public work: both go to review.
+
+    ``batch`` holds the fingerprints registered earlier in the same (uncommitted)
+    transaction, which the index, reading committed rows only, does not have yet."""
     best: dict[int, int] = {}
     for f in new:
-        if f.variant != "full" or f.quality < fpmod.MIN_QUALITY:
+        if f.variant != "full" or not informative(f.hash, f.quality):
             continue
         fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0)
         for c in reg.search(fp):
             if c.artwork_id != artwork.id:
                 best[c.artwork_id] = min(best.get(c.artwork_id, 999), c.distance)
+        for b in batch:
+            if b.artwork_id == artwork.id or not informative(b.hash, b.quality):
+                continue
+            distance = (int(b.hash, 16) ^ int(f.hash, 16)).bit_count()
+            close = fpmod.colour_distance(b.colour, f.colour) <= COLOUR_REJECT
+            if distance <= RADIUS and close:
+                best[b.artwork_id] = min(best.get(b.artwork_id, 999), distance)
     if not best:
         return
     others = session.scalars(
@@ -256,16 +344,24 @@ def open_conflicts(session: Session, artwork_id: int) -> list[RegistryConflict]:
 
 
 def suppressed(session: Session, artwork_ids: list[int]) -> set[int]:
-    """Works that lost the public display: the later side of an open conflict."""
+    """Works that lost the public display: the later side of an open conflict or of one
+    decided ``kept_first``, and the earlier side of one decided ``given_second``
+    (``conflicts.py``)."""
     if not artwork_ids:
         return set()
-    return set(
-        session.scalars(
-            select(RegistryConflict.artwork_id).where(
-                RegistryConflict.state == "open", RegistryConflict.artwork_id.in_(artwork_ids)
-            )
+    later = session.scalars(
+        select(RegistryConflict.artwork_id).where(
+            RegistryConflict.state.in_(("open", "kept_first")),
+            RegistryConflict.artwork_id.in_(artwork_ids),
         )
     )
+    earlier = session.scalars(
+        select(RegistryConflict.existing_artwork_id).where(
+            RegistryConflict.state == "given_second",
+            RegistryConflict.existing_artwork_id.in_(artwork_ids),
+        )
+    )
+    return set(later) | set(earlier)
 
 
 # -- matching -------------------------------------------------------------------------------
@@ -275,10 +371,12 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
     reg = registry_for(app)
     reg.refresh(session)
     variants = fpmod.query_variants(rgba)
-    if not variants or not fpmod.is_matchable(variants["as_is"]):
+    if not variants or not informative(variants["as_is"].hash, variants["as_is"].quality):
         return {"low_information": True, "candidates": []}
     best: dict[int, Candidate] = {}
     for name, fp in variants.items():
+        if not informative(fp.hash, fp.quality):
+            continue  # e.g. the frame of a screenshot around a symmetric picture
         for c in reg.search(fp, name):
             if c.artwork_id not in best or c.cost < best[c.artwork_id].cost:
                 best[c.artwork_id] = c

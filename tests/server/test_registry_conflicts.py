@@ -3,6 +3,7 @@ first registration keeps the public display."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from server import db
@@ -51,3 +52,106 @@ def test_the_same_artist_reusing_a_picture_is_not_a_conflict(app, artist):
 def test_different_pictures_of_two_users_do_not_conflict(artist, other_artist):
     publish_picture(artist, encode(picture(52)))
     assert publish_picture(other_artist, encode(picture(53)))["conflicts"] == 0
+
+
+# -- resolving a conflict ---------------------------------------------------------------------
+
+
+def conflict_pair(artist, other_artist, seed: int = 54) -> tuple[dict, dict, int]:  # type: ignore[no-untyped-def]
+    """The original (artist) and a copy (other_artist), and the id of the conflict they open."""
+    first = publish_picture(artist, encode(picture(seed)), title="the original")
+    copy = publish_picture(other_artist, encode(picture(seed), "JPEG", quality=70), title="copy")
+    [conflict] = artist.get(f"/api/v1/artworks/{first['id']}/conflicts").json["items"]
+    return first, copy, conflict["id"]
+
+
+def resolve(who, artwork_id: int, conflict_id: int, decision: str):  # type: ignore[no-untyped-def]
+    return who.post(
+        f"/api/v1/artworks/{artwork_id}/conflicts/resolve",
+        json={"conflict": conflict_id, "decision": decision},
+    )
+
+
+def shown(client, first: dict, copy: dict) -> list[str]:  # type: ignore[no-untyped-def]
+    """Which of the two works a match for the picture names, as 'first'/'copy'."""
+    names = {first["work"]["public_id"]: "first", copy["work"]["public_id"]: "copy"}
+    found = match(client, encode(picture(54))).json["candidates"]
+    return sorted(names[c["work"]["public_id"]] for c in found)
+
+
+@pytest.mark.parametrize(
+    ("decision", "state", "visible"),
+    [
+        ("keep_first", "kept_first", ["first"]),
+        ("give_second", "given_second", ["copy"]),
+        ("separate", "separate", ["copy", "first"]),
+    ],
+)
+def test_the_first_owner_decides_who_keeps_the_attribution(
+    client, artist, other_artist, decision, state, visible
+):
+    first, copy, conflict_id = conflict_pair(artist, other_artist)
+    assert shown(client, first, copy) == ["first"]  # while open, the first keeps the display
+    answer = resolve(artist, first["id"], conflict_id, decision)
+    assert answer.status_code == 200, answer.json
+    assert (answer.json["state"], answer.json["role"]) == (state, "earlier")
+    assert answer.json["other_work"] == copy["work"]["public_id"]
+    assert shown(client, first, copy) == visible
+    for work in (first, copy):  # no longer under review
+        assert client.get(f"/api/v1/works/{work['work']['public_id']}").json["review"] == "none"
+    # both sides see the decision; it is final through the API
+    theirs = other_artist.get(f"/api/v1/artworks/{copy['id']}/conflicts").json["items"]
+    assert [(c["id"], c["state"], c["role"]) for c in theirs] == [(conflict_id, state, "later")]
+    again = resolve(artist, first["id"], conflict_id, "separate")
+    assert again.status_code == 409 and again.json["error"]["field"] == "conflict"
+    assert shown(client, first, copy) == visible
+
+
+def test_only_the_earlier_registrations_owner_can_decide(client, artist, other_artist):
+    first, copy, conflict_id = conflict_pair(artist, other_artist)
+    # the later side's owner, through their own artwork or through the original: 404
+    assert resolve(other_artist, copy["id"], conflict_id, "give_second").status_code == 404
+    assert resolve(other_artist, first["id"], conflict_id, "give_second").status_code == 404
+    # a wrong id or a bad decision is refused and changes nothing
+    assert resolve(artist, first["id"], conflict_id + 999, "keep_first").status_code == 404
+    bad = resolve(artist, first["id"], conflict_id, "toss_a_coin")
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "decision"
+    missing = artist.post(f"/api/v1/artworks/{first['id']}/conflicts/resolve", json={})
+    assert missing.status_code == 400
+    [row] = artist.get(f"/api/v1/artworks/{first['id']}/conflicts").json["items"]
+    assert row["state"] == "open"
+    assert shown(client, first, copy) == ["first"]
+
+
+def test_an_operator_lists_and_resolves_conflicts_from_the_command_line(
+    app, client, artist, other_artist, database_url, tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    first, copy, conflict_id = conflict_pair(artist, other_artist)
+    monkeypatch.setenv("CREDITLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDITLINE_INSTANCE_PATH", str(tmp_path / "instance"))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    listed = run("conflicts", "list")
+    assert f"{conflict_id:>6}  open" in listed
+    assert f"earlier artwork {first['id']}" in listed and f"later artwork {copy['id']}" in listed
+    assert run("conflicts", "resolve", str(conflict_id), "give_second").strip() == (
+        f"conflict {conflict_id}: given_second"
+    )
+    assert run("conflicts", "list").strip() == "no open conflicts"
+    assert "given_second" in run("conflicts", "list", "--all")
+    assert shown(client, first, copy) == ["copy"]
+    # an operator may change a decision; an unknown id or decision is a clean error
+    run("conflicts", "resolve", str(conflict_id), "separate")
+    assert shown(client, first, copy) == ["copy", "first"]
+    unknown = CliRunner().invoke(main, ["conflicts", "resolve", "99999", "separate"])
+    assert unknown.exit_code != 0 and "no conflict 99999" in unknown.output
+    wrong = CliRunner().invoke(main, ["conflicts", "resolve", str(conflict_id), "maybe"])
+    assert wrong.exit_code != 0 and "maybe" in wrong.output

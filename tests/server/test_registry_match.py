@@ -144,3 +144,38 @@ def test_bucket_lookup_finds_the_work_and_the_client_matches_locally(client, art
     assert other.json["entries"] == []
     for bad in ("", "12345", "zzzz", "ABCD"):
         assert client.get("/api/v1/lookup", query_string={"bucket": bad}).status_code == 400
+
+
+def grey_stripes(bands: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """Horizontal black and white bands: detailed enough (quality 100), but every DCT
+    coefficient of a picture that varies along one axis only is 0, so its hash is 0."""
+    rows = (np.arange(size[1]) * bands // size[1]) % 2 * 255
+    return Image.fromarray(np.repeat(rows[:, None], size[0], axis=1).astype(np.uint8)).convert(
+        "RGB"
+    )
+
+
+def test_pictures_whose_hash_unrelated_pictures_share_are_not_matched(app, client, artist):
+    """Six bands and ten bands are different pictures with the same (all-zero) hash and the
+    same (grey) colours: without the degenerate-hash rule the one matches the other."""
+    six = F.query_variants(np.asarray(grey_stripes(6).convert("RGBA")))["as_is"]
+    ten = F.query_variants(np.asarray(grey_stripes(10).convert("RGBA")))["as_is"]
+    assert F.is_matchable(six) and F.is_matchable(ten)
+    assert six.hash == ten.hash == "0" * 64
+    assert not service.informative(six.hash, six.quality)
+    assert service.informative(F.fingerprint(np.asarray(picture(3).convert("RGBA"))).hash, 100)
+    pattern = "55" * 32
+    assert not service.informative(pattern, 100)
+    near = f"{int(pattern, 16) ^ ((1 << 40) - 1):064x}"  # 40 bits away: still the pattern
+    assert not service.informative(near, 100)
+
+    publish_picture(artist, encode(grey_stripes(6)), title="six bands")
+    with db.session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Fingerprint)) > 0  # stored
+    registry = service.registry_for(app)
+    with db.session_scope(app) as session:
+        registry.refresh(session)
+    assert len(registry.index) == 0  # but not matched against
+    answer = match(client, encode(grey_stripes(10)))
+    assert answer.status_code == 200
+    assert answer.json == {"low_information": True, "candidates": []}

@@ -1,0 +1,91 @@
+"""The multi-index is exact: for every radius, chunking and build state, its answer is the
+brute-force scan's answer (positions and distances), including neighbours that differ from
+the query only inside one chunk or that are spread evenly over all chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from server.registry.index import (
+    BITS,
+    MIHIndex,
+    brute_force,
+    chunk_layout,
+    chunk_radii,
+    chunk_values,
+    hex_to_words,
+)
+
+
+def flip(row: np.ndarray, bits) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out = row.copy()
+    for bit in bits:
+        out[bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
+    return out
+
+
+def neighbours(rng: np.random.Generator, base: np.ndarray, layout) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Rows at distances 0..50: random bits, bits packed into one chunk, and bits spread so
+    that every chunk differs by the same amount (the pigeonhole bound's tight case)."""
+    rows = []
+    for i, row in enumerate(base):
+        d = int(rng.integers(0, 51))
+        if i % 3 == 0:
+            rows.append(flip(row, rng.choice(BITS, d, replace=False)))
+        elif i % 3 == 1:
+            start, width = layout[int(rng.integers(len(layout)))]
+            rows.append(flip(row, start + rng.choice(width, min(d, width), replace=False)))
+        else:
+            per = d // len(layout)
+            bits = [start + b for start, width in layout for b in range(per)]
+            rows.append(flip(row, bits))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("chunks", [11, 16, 8])
+def test_search_equals_brute_force(chunks):
+    rng = np.random.default_rng(chunks)
+    index = MIHIndex(tail_limit=300, chunks=chunks)
+    base = rng.integers(0, 2**64 - 1, size=(5000, 4), dtype=np.uint64, endpoint=True)
+    near = neighbours(rng, base[:300], index.layout)
+    words = np.concatenate([base, near, near[:40]])  # exact duplicates too
+    index.add(words[:4000])
+    index.build()
+    index.add(words[4000:4200])  # in the unsorted tail
+    queries = np.concatenate([base[:60], near[:60]])
+    for radius in (0, 7, 15, 31, 32, 47):
+        for q in queries:
+            got, dist = index.search(q, radius)
+            want, wdist = brute_force(words[: len(index)], q, radius)
+            assert got.tolist() == want.tolist(), radius
+            assert dist.tolist() == wdist.tolist()
+    index.add(words[4200:])  # past the tail limit: rebuilt
+    assert index._tables.built == len(words)
+    for q in near[:60]:
+        got, _ = index.search(q, 31)
+        assert got.tolist() == brute_force(words, q, 31)[0].tolist()
+
+
+def test_an_empty_index_and_a_tail_only_index_answer():
+    index = MIHIndex()
+    q = hex_to_words(["ab" * 32])[0]
+    assert index.search(q, 31)[0].tolist() == []
+    index.add(hex_to_words(["ab" * 32, "cd" * 32]))
+    assert index.search(q, 0)[0].tolist() == [0]
+
+
+def test_chunks_cover_the_256_bits_and_the_radii_keep_the_pigeonhole_bound():
+    for m in (8, 11, 12, 16):
+        layout = chunk_layout(m)
+        assert sum(w for _, w in layout) == BITS
+        assert [s for s, _ in layout] == [sum(w for _, w in layout[:i]) for i in range(m)]
+        widths = [w for _, w in layout]
+        for r in range(0, 64):
+            radii = chunk_radii(r, widths)
+            # a neighbour missed by every probe has ≥ radius + 1 bits in every chunk
+            assert sum(x + 1 for x in radii) == r + 1
+    words = hex_to_words(["0123456789abcdef" * 4])
+    bits = "".join(f"{int(w):064b}" for w in words[0])
+    for start, width in chunk_layout(11):
+        assert int(chunk_values(words, start, width)[0]) == int(bits[start : start + width], 2)
