@@ -225,6 +225,11 @@ def _responses(e: Endpoint, refs: dict[Any, Any]) -> dict[str, Any]:
     if e.auth:
         responses["401"] = {"description": "missing or unknown token", **error}
         responses["404"] = {"description": "not found (or not yours)", **error}
+    responses["default"] = {
+        "description": "any other error in the same shape: 409 conflict or wrong state, 413 too "
+        "large, 429 rate limited, 502 a platform failed, 504 a time limit was reached",
+        **error,
+    }
     return responses
 
 

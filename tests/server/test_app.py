@@ -90,6 +90,8 @@ def test_openapi_document_is_valid_and_complete(client):
     assert "multipart/form-data" in create["requestBody"]["content"]
     person = document["components"]["schemas"]["PersonCreate"]
     assert set(person["required"]) == {"key", "name"}
+    errors = create["responses"]["default"]["content"]["application/json"]["schema"]
+    assert errors == {"$ref": "#/components/schemas/Error"}  # every other status, one shape
 
 
 ISOLATED = [e for e in ENDPOINTS if e.auth and "<" in e.path]
