@@ -24,41 +24,35 @@ platform only says "sensitive" (a yes/no), the artwork is rated "adult"; where t
 cannot see a rating at all (Tumblr), it is "adult" too, with a warning
 in the report, so that nothing is later cross-posted as general by a guess.
 
-SSRF guard (``guard``): only ``https`` URLs whose host is one of the platform's media hosts
-(``MEDIA_HOSTS`` + the host the account itself is configured with + ``IMPORT_MEDIA_HOSTS``),
-resolved once and refused if any address is not globally routable (loopback, private,
-link-local, reserved, multicast…) unless ``IMPORT_ALLOW_LOOPBACK`` is on (tests) — and even
-then only loopback is let through, over ``http`` too. The connection goes to the address that
-was checked (no second lookup, no DNS rebinding), with connect/read timeouts, a byte cap, and
-redirects followed by hand only to hosts that pass the same guard.
+Images are downloaded only from the platform's media hosts (``MEDIA_HOSTS`` + the host the
+account itself is configured with + ``IMPORT_MEDIA_HOSTS``) through ``server.media_guard``;
+credits in the text are found by ``server.import_mentions``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html.parser
 import io
-import ipaddress
 import logging
 import re
-import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-import urllib3
 from flask import Flask
 from sqlalchemy import func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from adapters import registry as adapters
-from adapters.errors import DraftError, PlatformError
+from adapters.errors import PlatformError
 from adapters.publishing import Published
 from server import artworks, db, uploads, vault
+from server.import_mentions import find_mentions
 from server.media import MediaError, MediaStore, StoredImage
+from server.media_guard import Downloader, Refused, Resolver, resolve_addresses
 from server.models import (
     Account,
     Artwork,
@@ -86,9 +80,7 @@ IMPORT_DEFAULTS: dict[str, Any] = {
 }
 # A post's text longer than this is cut (proposals are searched in it and it may be shown).
 MAX_TEXT_CHARS = 64 * 1024
-MAX_REDIRECTS = 3
 RATING_ORDER = {"general": 0, "mature": 1, "adult": 2}
-USER_AGENT = "Creditline-import/1 (+https://github.com/creditline)"
 
 # Each platform's own media hosts; "*.x" means any subdomain of x (not x itself). The host the
 # account's credentials point at (Mastodon instance, Bluesky PDS, site/api_base) is added.
@@ -124,191 +116,6 @@ class TimedOut(ImportFailed):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "timeout", 504)
-
-
-class Refused(Exception):
-    """The guard refused a URL (not a platform media host, not public, not https, too big)."""
-
-
-# -- the SSRF guard ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    scheme: str
-    host: str
-    port: int
-    address: str  # the checked address the connection goes to
-    path: str  # path and query
-
-
-Resolver = Callable[[str, int], list[str]]
-
-# IPv6 prefixes that carry an IPv4 address a gateway or relay would connect to (6to4, NAT64 and
-# local-use NAT64): Python calls some of them global, but through them "2002:7f00:1::" is
-# 127.0.0.1. No media host of a platform is reached this way, so they are refused outright.
-TRANSLATED_NETS = (
-    ipaddress.ip_network("2002::/16"),
-    ipaddress.ip_network("64:ff9b::/96"),
-    ipaddress.ip_network("64:ff9b:1::/48"),
-)
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def host_allowed(host: str, allowed: Iterable[str]) -> bool:
-    """``*.x`` is any subdomain of x (not x itself); a ``*`` inside a label
-    (``images-wixmp-*.wixmp.com``) stands for letters, digits and hyphens within that label."""
-    host = host.lower().rstrip(".")
-    for pattern in allowed:
-        pattern = pattern.lower().rstrip(".")
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]) and host != pattern[2:]:
-                return True
-        elif "*" in pattern:
-            if re.fullmatch("[a-z0-9-]+".join(re.escape(p) for p in pattern.split("*")), host):
-                return True
-        elif host == pattern:
-            return True
-    return False
-
-
-def guard(
-    url: str,
-    allowed_hosts: Iterable[str],
-    *,
-    allow_loopback: bool = False,
-    resolve: Resolver = _resolve,
-) -> Target:
-    """Check ``url`` before anything is sent; raises ``Refused``. Returns where to connect."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise Refused(f"not a valid URL: {url!r}") from exc
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("https", "http") or not host:
-        raise Refused(f"not an http(s) URL: {url!r}")
-    if parts.username or parts.password:
-        raise Refused("URLs with credentials are refused")
-    if not host_allowed(host, allowed_hosts):
-        raise Refused(f"{host} is not one of this platform's media hosts")
-    port = port or (443 if parts.scheme == "https" else 80)
-    try:
-        addresses = resolve(host, port)
-    except OSError as exc:
-        raise Refused(f"cannot resolve {host}: {exc}") from exc
-    if not addresses:
-        raise Refused(f"{host} has no address")
-    for raw in addresses:
-        address = ipaddress.ip_address(raw.split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if any(address in net for net in TRANSLATED_NETS):
-            raise Refused(f"{host} resolves to {address}, an IPv4-translating address")
-        if address.is_loopback and allow_loopback:
-            continue
-        if not address.is_global or address.is_multicast or address.is_reserved:
-            raise Refused(f"{host} resolves to {address}, which is not a public address")
-    loopback_only = (
-        all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
-        and allow_loopback
-    )
-    if parts.scheme != "https" and not loopback_only:
-        raise Refused(f"only https URLs are fetched, not {url!r}")
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return Target(parts.scheme, host, port, addresses[0], path)
-
-
-@dataclass
-class Downloader:
-    """Fetch image bytes through the guard, pinned to the checked address."""
-
-    allowed_hosts: tuple[str, ...]
-    allow_loopback: bool = False
-    max_bytes: int = 50 * 1024 * 1024
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_seconds: float = 120.0
-    resolve: Resolver = _resolve
-
-    def get(self, url: str) -> bytes:
-        deadline = time.monotonic() + self.total_seconds
-        for _ in range(MAX_REDIRECTS + 1):
-            target = guard(
-                url, self.allowed_hosts, allow_loopback=self.allow_loopback, resolve=self.resolve
-            )
-            pool, response = self._open(target)
-            try:
-                if response.status in (301, 302, 303, 307, 308):
-                    location = response.headers.get("Location")
-                    if not location:
-                        raise Refused(f"redirect without a Location from {target.host}")
-                    url = urljoin(url, location)  # checked by the guard on the next turn
-                    continue
-                if response.status != 200:
-                    raise Refused(f"{target.host} answered {response.status}")
-                return self._read(response, deadline)
-            finally:
-                response.release_conn()
-                pool.close()
-        raise Refused(f"more than {MAX_REDIRECTS} redirects")
-
-    def _open(self, target: Target) -> tuple[urllib3.HTTPConnectionPool, Any]:
-        timeout = urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout)
-        default = 443 if target.scheme == "https" else 80
-        host_header = target.host if target.port == default else f"{target.host}:{target.port}"
-        if target.scheme == "https":
-            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-                target.address,
-                target.port,
-                timeout=timeout,
-                retries=False,
-                maxsize=1,
-                server_hostname=target.host,
-                assert_hostname=target.host,
-                cert_reqs="CERT_REQUIRED",
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(
-                target.address, target.port, timeout=timeout, retries=False, maxsize=1
-            )
-        try:
-            return pool, pool.urlopen(
-                "GET",
-                target.path,
-                headers={"Host": host_header, "User-Agent": USER_AGENT, "Accept": "image/*"},
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                assert_same_host=False,
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            pool.close()
-            raise Refused(f"cannot download from {target.host}: {exc}") from exc
-
-    def _read(self, response: Any, deadline: float) -> bytes:
-        length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > self.max_bytes:
-            raise Refused(f"the image is larger than {self.max_bytes} bytes")
-        out = bytearray()
-        try:
-            # read1 returns whatever has arrived, so a server that trickles bytes still meets
-            # the deadline (stream() would wait for each full chunk, however slowly it came).
-            while chunk := response.read1(64 * 1024):
-                out += chunk
-                if len(out) > self.max_bytes:
-                    raise Refused(f"the image is larger than {self.max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise Refused("the download took too long")
-        except urllib3.exceptions.HTTPError as exc:
-            raise Refused(f"the download failed: {exc}") from exc
-        return bytes(out)
 
 
 def media_hosts(app: Flask, platform: str, credentials: Mapping[str, str]) -> tuple[str, ...]:
@@ -443,133 +250,6 @@ def normalise(platform: str, published: Published) -> Post:
     )
 
 
-# -- credits in the text ------------------------------------------------------------------------
-
-_ICON = re.compile(r":(?:icon|link)([A-Za-z0-9_.~\-]+):|:([A-Za-z0-9_.~\-]+)icon:")
-_WEASYL = re.compile(r"<(?:!~?|~)([A-Za-z0-9_.\- ]{1,25})>")  # <!~name> <!name> <~name>
-_INKBUNNY = re.compile(r"\[(?:icon)?name\]([A-Za-z0-9]{1,22})\[/(?:icon)?name\]")
-_DELINKED = re.compile(r"(?<![\w@/])@/([A-Za-z0-9_]{1,15})\b")
-_FEDI = re.compile(
-    r"(?<![\w@/])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_])?)"
-    r"@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)"
-)
-_AT = re.compile(r"(?<![\w@/.])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_])?)(?![\w@])")
-
-# (words just before the mention, role): the match ending nearest the mention wins, and on a
-# tie the earlier row ("gift for" over "for", "character by" over "by").
-_ROLE_WORDS = (
-    (r"\bych\b(?:\s+base)?(?:\s+(?:by|from))?|\bbase\s+(?:by|from)", "base_by"),
-    (r"colou?r(?:s|ed|ing)?\s+by|colou?rist|flats?\s+by", "colorist"),
-    (r"\bgift(?:ed)?\s+(?:for|to)", "gift_for"),
-    (r"\btrade\s+(?:with|for)", "trade_with"),
-    (
-        r"(?:characters?|\boc|\bocs)(?:\s+(?:by|of|owned\s+by|belongs?\s+to|from))?"
-        r"|owned\s+by|belongs?\s+to",
-        "character_owner",
-    ),
-    (r"commission(?:ed)?(?:\s+(?:by|for|from))?|\bcomm\s+for|\bfor\b", "commissioner"),
-    (r"collab(?:oration)?\s+with|\bwith\b|lines?\s+by|sketch(?:ed)?\s+by", "co_artist"),
-    (r"\bart\s+by|drawn\s+by|\bartist\b|\bby\b", "artist"),
-)
-
-
-@dataclass(frozen=True)
-class Mention:
-    platform: str
-    handle: str
-    found: str
-    role: str
-
-
-def _guess_role(before: str) -> str:
-    window = re.split(r"[\n,;|!?]|\.\s", before[-64:].lower())[-1]
-    best: tuple[int, int, str] | None = None
-    for index, (pattern, role) in enumerate(_ROLE_WORDS):
-        for m in re.finditer(pattern, window):
-            rank = (m.end(), -index, role)
-            if best is None or rank[:2] > best[:2]:
-                best = rank
-    return best[2] if best else "other"
-
-
-class _MentionLinks(html.parser.HTMLParser):
-    """Mastodon's mention links: ``<a href="https://domain/@user" class="u-url mention">``."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        classes = (attributes.get("class") or "").split()
-        if tag == "a" and "mention" in classes and "hashtag" not in classes:
-            parts = urlsplit(attributes.get("href") or "")
-            m = re.fullmatch(r"/@([A-Za-z0-9_.\-]+)", parts.path or "")
-            if m and parts.hostname:
-                self.found.append(f"{m.group(1)}@{parts.hostname}")
-
-
-def find_mentions(
-    platform: str, text: str, html_text: str = "", instance: str = ""
-) -> list[Mention]:
-    """Credits named in a post's text, each with the platform its handle belongs to."""
-    found: list[tuple[int, int, str, str, str]] = []  # start, end, platform, handle, text
-
-    def add(target: str, handle: str, m: re.Match[str]) -> None:
-        found.append((m.start(), m.end(), target, handle, m.group(0)[:300]))
-
-    for m in _ICON.finditer(text):
-        icon_platform = "deviantart" if platform == "deviantart" else "furaffinity"
-        add(icon_platform, m.group(1) or m.group(2), m)
-    for m in _WEASYL.finditer(text):
-        add("weasyl", m.group(1), m)
-    for m in _INKBUNNY.finditer(text):
-        add("inkbunny", m.group(1), m)
-    for m in _DELINKED.finditer(text):
-        add("twitter", m.group(1), m)
-    fedi_spans = []
-    for m in _FEDI.finditer(text):
-        fedi_spans.append(m.span())
-        add("mastodon", f"{m.group(1)}@{m.group(2)}", m)
-    links: list[str] = []
-    if html_text:
-        parser = _MentionLinks()
-        parser.feed(html_text)
-        links = parser.found
-    for m in _AT.finditer(text):
-        if any(a <= m.start() < b for a, b in fedi_spans):
-            continue
-        name = m.group(1)
-        if platform == "mastodon":
-            full = next((h for h in links if h.split("@")[0].lower() == name.lower()), None)
-            if full is None and "." in name:
-                add("bluesky", name, m)  # a Bluesky handle written as text
-            elif full is not None or instance:
-                add("mastodon", full or f"{name}@{instance}", m)
-        elif "." in name:
-            add("bluesky", name, m)  # (on Mastodon too, when no mention link says otherwise)
-        elif platform in ("twitter", "telegram", "tumblr", "e621"):
-            add(platform, name, m)  # (e621: "@name" names an e621 user, platforms.md)
-        elif platform == "bluesky":
-            continue  # a Bluesky handle always has a dot
-        else:
-            add("twitter", name, m)  # "@name" off X usually means the X account
-    out: dict[tuple[str, str], Mention] = {}
-    previous_end = 0
-    for start, end, target, raw, written in sorted(found):
-        # the words that introduce this mention: after the previous one, in the same clause
-        before = text[previous_end:start]
-        previous_end = max(previous_end, end)
-        try:
-            handle = adapters.get(target).check_handle(raw)
-        except (DraftError, KeyError):
-            continue
-        key = (target, handle.lower())
-        if key not in out:
-            out[key] = Mention(target, handle, written, _guess_role(before))
-    return list(out.values())
-
-
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -649,7 +329,7 @@ def run(
     since: dt.datetime | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
-    resolve: Resolver = _resolve,
+    resolve: Resolver = resolve_addresses,
     report: Report | None = None,
     deadline: float | None = None,
 ) -> Report:

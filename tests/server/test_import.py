@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 from werkzeug.wrappers import Request, Response
 
-from server import db, importer
+from server import db, import_mentions, importer, media_guard
 from server.cli import main
 from server.models import Artwork, Copy, CreditProposal, Fingerprint, User
 from tests.peers.mastodon_server import MastodonServer
@@ -251,8 +251,8 @@ def no_lookup(host: str, port: int) -> list[str]:
 )
 def test_guard_refuses_addresses_that_are_not_public(url):
     host = re.sub(r"^https://\[?([^\]/]+)\]?/.*$", r"\1", url)
-    with pytest.raises(importer.Refused, match="not a public address"):
-        importer.guard(url, [host])
+    with pytest.raises(media_guard.Refused, match="not a public address"):
+        media_guard.guard(url, [host])
 
 
 @pytest.mark.parametrize(
@@ -269,32 +269,34 @@ def test_guard_refuses_ipv4_translating_addresses(address):
     def resolve(host: str, port: int) -> list[str]:
         return [address]
 
-    with pytest.raises(importer.Refused, match="IPv4-translating"):
-        importer.guard("https://cdn.example/a.png", ["cdn.example"], resolve=resolve)
+    with pytest.raises(media_guard.Refused, match="IPv4-translating"):
+        media_guard.guard("https://cdn.example/a.png", ["cdn.example"], resolve=resolve)
 
 
 def test_guard_allows_loopback_only_when_configured():
-    target = importer.guard("http://127.0.0.1:8080/x.png?a=1", ["127.0.0.1"], allow_loopback=True)
+    target = media_guard.guard(
+        "http://127.0.0.1:8080/x.png?a=1", ["127.0.0.1"], allow_loopback=True
+    )
     assert (target.scheme, target.address, target.port, target.path) == (
         "http",
         "127.0.0.1",
         8080,
         "/x.png?a=1",
     )
-    assert importer.guard("https://localhost/x", ["localhost"], allow_loopback=True).host == (
+    assert media_guard.guard("https://localhost/x", ["localhost"], allow_loopback=True).host == (
         "localhost"
     )
     for private in ("10.0.0.1", "169.254.169.254"):  # loopback yes, the rest never
-        with pytest.raises(importer.Refused):
-            importer.guard(f"https://{private}/x", [private], allow_loopback=True)
+        with pytest.raises(media_guard.Refused):
+            media_guard.guard(f"https://{private}/x", [private], allow_loopback=True)
 
 
 def test_guard_wants_https_and_the_platforms_own_hosts():
     public = lambda host, port: ["93.184.216.34"]  # noqa: E731 - a fake lookup: no traffic
     hosts = ["cdn.example", "*.media.example"]
-    ok = importer.guard("https://cdn.example/a.png", hosts, resolve=public)
+    ok = media_guard.guard("https://cdn.example/a.png", hosts, resolve=public)
     assert ok.address == "93.184.216.34" and ok.port == 443
-    assert importer.guard("https://64.media.example/a", hosts, resolve=public).host
+    assert media_guard.guard("https://64.media.example/a", hosts, resolve=public).host
     for url in (
         "https://evil.example/a.png",  # not the platform's host
         "https://media.example/a.png",  # "*." means subdomains only
@@ -304,21 +306,21 @@ def test_guard_wants_https_and_the_platforms_own_hosts():
         "https://user:pw@cdn.example/a.png",
         "not a url",
     ):
-        with pytest.raises(importer.Refused):
-            importer.guard(url, hosts, resolve=no_lookup)
-    with pytest.raises(importer.Refused, match="https"):
-        importer.guard("http://cdn.example/a.png", hosts, resolve=public)
+        with pytest.raises(media_guard.Refused):
+            media_guard.guard(url, hosts, resolve=no_lookup)
+    with pytest.raises(media_guard.Refused, match="https"):
+        media_guard.guard("http://cdn.example/a.png", hosts, resolve=public)
     # one bad address among several is enough to refuse (no choosing the nice one)
     mixed = lambda host, port: ["93.184.216.34", "10.1.2.3"]  # noqa: E731
-    with pytest.raises(importer.Refused, match=r"10\.1\.2\.3"):
-        importer.guard("https://cdn.example/a.png", hosts, resolve=mixed)
+    with pytest.raises(media_guard.Refused, match=r"10\.1\.2\.3"):
+        media_guard.guard("https://cdn.example/a.png", hosts, resolve=mixed)
 
 
 def test_the_mastodon_instance_host_is_a_media_host(app):
     hosts = importer.media_hosts(app, "mastodon", {"instance": "https://furry.engineer"})
-    assert importer.host_allowed("furry.engineer", hosts)
-    assert importer.host_allowed("files.furry.engineer", hosts)
-    assert not importer.host_allowed("furry.engineer.evil", hosts)
+    assert media_guard.host_allowed("furry.engineer", hosts)
+    assert media_guard.host_allowed("files.furry.engineer", hosts)
+    assert not media_guard.host_allowed("furry.engineer.evil", hosts)
 
 
 def test_redirects_to_a_private_address_are_refused(loopback_ok, artist, mastodon):
@@ -434,7 +436,7 @@ def report_account(artist) -> int:
 
 
 def test_mentions_found_per_platform():
-    found = importer.find_mentions(
+    found = import_mentions.find_mentions(
         "bluesky", "Art by @tanraak.bsky.social for @buyer.test. YCH base by :iconbaser:"
     )
     assert [(m.platform, m.handle, m.role) for m in found] == [
@@ -442,12 +444,12 @@ def test_mentions_found_per_platform():
         ("bluesky", "buyer.test", "commissioner"),
         ("furaffinity", "baser", "base_by"),
     ]
-    x = importer.find_mentions("twitter", "gift for @pal — mail me at a@b.com, @/shy too")
+    x = import_mentions.find_mentions("twitter", "gift for @pal — mail me at a@b.com, @/shy too")
     assert [(m.platform, m.handle, m.role) for m in x] == [
         ("twitter", "pal", "gift_for"),
         ("twitter", "shy", "other"),
     ]
-    local = importer.find_mentions("mastodon", "thanks @friend", "", "furry.engineer")
+    local = import_mentions.find_mentions("mastodon", "thanks @friend", "", "furry.engineer")
     assert [(m.platform, m.handle) for m in local] == [("mastodon", "friend@furry.engineer")]
 
 
@@ -565,8 +567,6 @@ def test_a_trickling_download_is_cut_at_the_deadline(app):
     import threading
     import time as clock
 
-    from server import importer
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -588,7 +588,7 @@ def test_a_trickling_download_is_cut_at_the_deadline(app):
     server = threading.Thread(target=trickle, daemon=True)
     server.start()
     with app.app_context():
-        downloader = importer.Downloader(
+        downloader = media_guard.Downloader(
             allowed_hosts=("127.0.0.1",),
             allow_loopback=True,
             max_bytes=1_000_000,
@@ -597,7 +597,7 @@ def test_a_trickling_download_is_cut_at_the_deadline(app):
             total_seconds=0.8,
         )
         started = clock.monotonic()
-        with pytest.raises(importer.Refused, match="too long"):
+        with pytest.raises(media_guard.Refused, match="too long"):
             downloader.get(f"http://127.0.0.1:{port}/slow.png")
         assert clock.monotonic() - started < 3
     stop.set()

@@ -24,7 +24,7 @@ from adapters.e621 import E621
 from adapters.inkbunny import Inkbunny
 from adapters.tumblr import Tumblr
 from adapters.weasyl import Weasyl
-from server import db, importer
+from server import db, importer, media_guard
 from server.models import Copy, Fingerprint
 from tests.peers.deviantart_server import DeviantArtServer
 from tests.peers.e621_server import E621Server
@@ -277,12 +277,12 @@ def test_each_platforms_real_media_hosts_are_allowed(app, platform, url):
     from urllib.parse import urlsplit
 
     hosts = importer.media_hosts(app, platform, {})
-    assert importer.host_allowed(urlsplit(url).hostname, hosts)
+    assert media_guard.host_allowed(urlsplit(url).hostname, hosts)
 
 
 def test_media_host_patterns_do_not_reach_beyond_their_label(app):
     hosts = importer.media_hosts(app, "deviantart", {})
-    assert importer.host_allowed("images-wixmp-ed30a86b8c4ca887773594c2.wixmp.com", hosts)
+    assert media_guard.host_allowed("images-wixmp-ed30a86b8c4ca887773594c2.wixmp.com", hosts)
     for host in (
         "wixmp.com",
         "evil.wixmp.com",  # another Wix customer's files
@@ -290,8 +290,8 @@ def test_media_host_patterns_do_not_reach_beyond_their_label(app):
         "images-wixmp-.wixmp.com",
         "images-wixmp-x.wixmp.com.evil.example",
     ):
-        assert not importer.host_allowed(host, hosts), host
-    assert not importer.host_allowed("media.tumblr.com", importer.media_hosts(app, "tumblr", {}))
+        assert not media_guard.host_allowed(host, hosts), host
+    assert not media_guard.host_allowed("media.tumblr.com", importer.media_hosts(app, "tumblr", {}))
 
 
 def test_peer_defaults_point_at_the_real_media_hosts(app):
@@ -308,6 +308,6 @@ def test_peer_defaults_point_at_the_real_media_hosts(app):
         ("deviantart", da.media_base),
         ("tumblr", tu.media_base),
     ):
-        assert importer.host_allowed(
+        assert media_guard.host_allowed(
             urlsplit(base).hostname, importer.media_hosts(app, platform, {})
         )
