@@ -29,7 +29,6 @@ from tests.peers.discord_server import CHANNEL_ID, GUILD_ID, DiscordServer
 from tests.peers.e621_server import E621Server
 from tests.peers.furaffinity_server import FurAffinityServer
 from tests.peers.inkbunny_server import InkbunnyServer
-from tests.peers.twitter_server import XServer
 from tests.peers.weasyl_server import WeasylServer
 from tests.server.helpers import artwork_form, png_bytes
 
@@ -331,12 +330,6 @@ SOCIAL_PIECE = {
     ],
     "alt_text": ["A hyena in a red scarf at sunset"],
 }
-
-
-@pytest.fixture
-def x_server() -> Iterator[XServer]:
-    with XServer() as server:
-        yield server
 
 
 @pytest.fixture

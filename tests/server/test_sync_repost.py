@@ -10,16 +10,8 @@ import pytest
 from server import db
 from server.delivery import queue, repost, runner
 from server.models import Delivery, utcnow
-from tests.peers.twitter_server import XServer
 from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
 from tests.server.test_delivery_runs import WORKER, attempt, later, row
-
-X_CREDENTIALS = {
-    "consumer_key": "app-key",
-    "consumer_secret": "app-secret",
-    "access_token": "1500000001-usertoken",
-    "access_token_secret": "user-secret",
-}
 
 
 def copies(artist, artwork) -> list[dict]:
@@ -171,36 +163,6 @@ def test_bluesky_without_the_opt_in_nothing_is_deleted(app, on_bluesky, bluesky_
 
 
 # -- X (loopback API) ---------------------------------------------------------------------------
-
-X_PEOPLE = [
-    {**TANRAAK, "accounts": {**TANRAAK["accounts"], "twitter": "tanraak"}},
-    {"key": "hyena", "name": "Hyena Dude", "accounts": {"twitter": "hyena_dude"}},
-]
-
-
-@pytest.fixture
-def x_server():
-    with XServer() as server:
-        yield server
-
-
-@pytest.fixture
-def on_x(app, artist, x_server):
-    for person in X_PEOPLE:
-        assert artist.post("/api/v1/people", json=person).status_code == 201
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={
-            "platform": "twitter",
-            "name": "@artist",
-            "credentials": {**X_CREDENTIALS, "api_base": x_server.base_url},
-        },
-    ).json
-    artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
-    assert attempt(app) == ["posted"]
-    [first] = x_server.tweets
-    return artist, artwork, first
 
 
 def posts_sent(x_server) -> int:

@@ -14,43 +14,14 @@ from sqlalchemy import select
 from server import db, sync
 from server.delivery import queue, runner
 from server.models import Artwork, Delivery, utcnow
-from tests.peers.twitter_server import XServer
 from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
 from tests.server.test_delivery_runs import WORKER, attempt, later, row
 from tests.server.test_sync_repost import (
-    X_CREDENTIALS,
-    X_PEOPLE,
     copies,
     opt_in,
     posts_sent,
     reposts,
 )
-
-
-@pytest.fixture
-def x_server():
-    with XServer() as server:
-        yield server
-
-
-@pytest.fixture
-def on_x(app, artist, x_server):
-    """The sample artwork posted to one X account (no opt-in yet)."""
-    for person in X_PEOPLE:
-        assert artist.post("/api/v1/people", json=person).status_code == 201
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={
-            "platform": "twitter",
-            "name": "@artist",
-            "credentials": {**X_CREDENTIALS, "api_base": x_server.base_url},
-        },
-    ).json
-    artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
-    assert attempt(app) == ["posted"]
-    [first] = x_server.tweets
-    return artist, artwork, first
 
 
 def rename(artist, handle: str) -> None:

@@ -4,52 +4,13 @@ duplicate text never makes a repost adopt, answer under or delete the wrong post
 
 from __future__ import annotations
 
-import pytest
-
-from tests.peers.twitter_server import XServer
-from tests.server.helpers import ARTWORK, artwork_form, png_bytes
 from tests.server.test_delivery_runs import attempt
 from tests.server.test_sync_repost import (
-    X_CREDENTIALS,
-    X_PEOPLE,
     copies,
     opt_in,
     posts_sent,
     reposts,
 )
-
-
-@pytest.fixture
-def x_server():
-    with XServer() as server:
-        yield server
-
-
-@pytest.fixture
-def post_on_x(app, artist, x_server):
-    """Post the sample artwork to an X account with these options; returns the artwork."""
-
-    def post(options: dict) -> dict:
-        for person in X_PEOPLE:
-            assert artist.post("/api/v1/people", json=person).status_code == 201
-        artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-        account = artist.post(
-            "/api/v1/accounts",
-            json={
-                "platform": "twitter",
-                "name": "@artist",
-                "credentials": {**X_CREDENTIALS, "api_base": x_server.base_url},
-                "options": options,
-            },
-        ).json
-        answer = artist.post(
-            f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]}
-        )
-        assert answer.status_code == 201, answer.json
-        assert attempt(app) == ["posted"]
-        return artwork
-
-    return post
 
 
 def thread(x_server) -> list[tuple[str, str | None]]:
