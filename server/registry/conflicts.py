@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from server.models import Artwork, RegistryConflict, utcnow
@@ -69,11 +69,18 @@ def resolve(
     """Record ``decision`` (a key of ``DECISIONS``) on ``conflict``; the caller commits."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
-    if conflict.state != "open" and not operator:
+    # One conditional UPDATE: of two owners' requests (or an owner's and an operator's) that both
+    # read "open", only the first decides; an operator may change a decision on purpose.
+    guard = [] if operator else [RegistryConflict.state == "open"]
+    done = session.execute(
+        update(RegistryConflict)
+        .where(RegistryConflict.id == conflict.id, *guard)
+        .values(state=DECISIONS[decision], resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(conflict)
+    if done.rowcount == 0:
         raise AlreadyResolved(f"conflict {conflict.id} was already resolved ({conflict.state})")
-    conflict.state = DECISIONS[decision]
-    conflict.resolved_at = utcnow()
-    session.flush()
     log.info(
         "registry conflict %s resolved: %s (artwork %s vs earlier %s)%s",
         conflict.id,

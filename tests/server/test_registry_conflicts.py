@@ -155,3 +155,23 @@ def test_an_operator_lists_and_resolves_conflicts_from_the_command_line(
     assert unknown.exit_code != 0 and "no conflict 99999" in unknown.output
     wrong = CliRunner().invoke(main, ["conflicts", "resolve", str(conflict_id), "maybe"])
     assert wrong.exit_code != 0 and "maybe" in wrong.output
+
+
+def test_of_two_decisions_read_while_open_only_the_first_counts(app, artist, other_artist):
+    """An owner's request that read the conflict as open before an operator (or a second
+    request) decided it does not overwrite that decision."""
+    from server.registry import conflicts
+
+    _first, _copy, conflict_id = conflict_pair(artist, other_artist)
+    with db.session_scope(app) as stale:
+        read_while_open = stale.get(RegistryConflict, conflict_id)
+        assert read_while_open.state == "open"
+        with db.session_scope(app) as operator:
+            conflicts.resolve(
+                operator, operator.get(RegistryConflict, conflict_id), "give_second", operator=True
+            )
+            operator.commit()
+        with pytest.raises(conflicts.AlreadyResolved):
+            conflicts.resolve(stale, read_while_open, "keep_first")
+    with db.session_scope(app) as session:
+        assert session.get(RegistryConflict, conflict_id).state == "given_second"
