@@ -351,7 +351,8 @@ class Fingerprint(Base):
     colour: Mapped[bytes] = mapped_column(LargeBinary)
     bucket: Mapped[int] = mapped_column(Integer, index=True)
     quality: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # indexed: the registry index asks for rows newer than the newest it has (SQLite reuses ids)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class RegistryConflict(Base):
