@@ -10,11 +10,13 @@
 //      mirror bucket;
 //   4. the client matches every variant locally against those entries, like the server's
 //      match() does with all query variants, with the server's own rule (server/registry/service.py):
-//      Hamming distance ≤ RADIUS on 256 bits, colour distance ≤ COLOUR_REJECT, best per work
+//      Hamming distance ≤ RADIUS on 256 bits, colour distance ≤ COLOUR_REJECT, the brightness
+//      layout verified (lib/verify.js, the port of server/registry/verify.py), best per work
 //      by cost = distance + colour distance / 8.
 // Only images whose as-is fingerprint is matchable (quality ≥ MIN_QUALITY) are looked up, so a
 // flat or tiny image costs no request at all.
 import { bucketHex, colourDistance, fromHex, hamming, isMatchable } from './fingerprint.js';
+import { accept, RULE } from './verify.js';
 
 export const RADIUS = 31; // the server's radius (server/registry/service.py)
 export const COLOUR_REJECT = 320;
@@ -41,7 +43,7 @@ export const score = (cost) => {
  * entries of its bucket answer.
  * Returns [{work, distance, colour_distance, cost, score, variant}], best first.
  */
-export function matchEntries(variants, entries) {
+export function matchEntries(variants, entries, rule = RULE) {
   const best = new Map();
   for (const [variant, fp] of Object.entries(variants || {})) {
     const colour = fromHex(fp.colour);
@@ -51,6 +53,7 @@ export function matchEntries(variants, entries) {
       if (distance > RADIUS) continue;
       const cdist = colourDistance(colour, fromHex(e.colour));
       if (cdist > COLOUR_REJECT) continue;
+      if (!accept(colour, fromHex(e.colour), rule)) continue;
       const cost = distance + cdist * COLOUR_WEIGHT;
       const prev = best.get(e.work);
       if (!prev || cost < prev.cost) {

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from server import uploads
 from server.models import Artwork, Fingerprint, Registration, RegistryConflict, utcnow
 from server.registry import fingerprint as fpmod
+from server.registry import verify
 from server.registry.index import MIHIndex, hex_to_words
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 RADIUS = 31  # Hamming radius on 256 bits (measured: bench/registry; docs/FINGERPRINT.md §9)
 COLOUR_REJECT = 320  # colour distance above which a structural match is another recolour
 COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
+# Brightness-layout verification of every candidate (verify.py): chosen on the benchmark's
+# tuning split, measured on the reported one (bench/README.md, docs/FINGERPRINT.md §9).
+VERIFY = verify.OFF
 SYNC_BATCH = 5  # pending registrations fingerprinted per registry_sync tick (every 10 s)
 # Hashes that unrelated pictures share, so a match there says nothing (matching-side rule; the
 # fingerprint bits are unchanged). A picture symmetric about its centre (a framed screenshot
@@ -101,8 +105,11 @@ class Registry:
     colours: list[np.ndarray] = field(default_factory=list)
     buckets: dict[int, list[int]] = field(default_factory=dict)
     last_id: int = 0
+    newest: dt.datetime | None = None  # the newest row's created_at (SQLite reuses ids)
     gaps: dict[int, float] = field(default_factory=dict)  # id → when it stops being watched
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held by refresh (which appends) and by every reader (search, buckets, arrays): a search
+    # never sees the index ahead of the id/artwork/colour arrays. Re-entrant: search calls arrays.
+    lock: threading.RLock = field(default_factory=threading.RLock)
     _flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def refresh(self, session: Session) -> None:
@@ -111,6 +118,10 @@ class Registry:
             now = time.monotonic()
             self.gaps = {i: until for i, until in self.gaps.items() if until > now}
             newer = Fingerprint.id > self.last_id
+            if conn.dialect.name == "sqlite" and self.newest is not None:
+                # SQLite gives a deleted newest row's id to the next insert: a row with an id
+                # already seen but created later is new (its stale entry is dropped in _live)
+                newer = or_(newer, Fingerprint.created_at > self.newest)
             where = or_(newer, Fingerprint.id.in_(sorted(self.gaps))) if self.gaps else newer
             rows = conn.execute(
                 select(
@@ -128,6 +139,9 @@ class Registry:
             if not rows:
                 return
             self._watch_gaps([r.id for r in rows], [r.created_at for r in rows], now)
+            stamps = [r.created_at for r in rows if r.created_at is not None]
+            if stamps:
+                self.newest = max([*stamps, *([self.newest] if self.newest else [])])
             self._add([r for r in rows if informative(r.hash, r.quality)])
 
     def _watch_gaps(self, ids: list[int], created: list[dt.datetime], now: float) -> None:
@@ -166,6 +180,10 @@ class Registry:
         self._flat = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with self.lock:
+            return self._arrays()
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._flat is None:
             if not self.ids:
                 empty = np.zeros(0, dtype=np.int64)
@@ -179,22 +197,27 @@ class Registry:
         return self._flat
 
     def search(self, fp: fpmod.Fingerprint, variant: str = "") -> list[Candidate]:
-        positions, distances = self.index.search(hex_to_words([fp.hash])[0], RADIUS)
-        ids, artworks, colours = self.arrays()
+        with self.lock:  # the index and the arrays as of one moment
+            positions, distances = self.index.search(hex_to_words([fp.hash])[0], RADIUS)
+            ids, artworks, colours = self._arrays()
         query = np.frombuffer(fp.colour, dtype=np.uint8).reshape(16, 3)[:, 1:].astype(np.int32)
+        if positions.size:
+            fit = verify.fit(verify.lumas(fp.colour), colours[positions][:, 0::3])
+            passed = verify.accepted(fit, VERIFY).tolist()
         found = []
-        for pos, dist in zip(positions.tolist(), distances.tolist(), strict=True):
+        for k, (pos, dist) in enumerate(zip(positions.tolist(), distances.tolist(), strict=True)):
             colour = colours[pos].reshape(16, 3)[:, 1:].astype(np.int32)
             cdist = int(np.abs(colour - query).sum())
-            if cdist > COLOUR_REJECT:
+            if cdist > COLOUR_REJECT or not passed[k]:
                 continue
             found.append(Candidate(int(artworks[pos]), int(ids[pos]), dist, cdist, variant))
         return found
 
     def bucket_entries(self, key: int) -> list[int]:
-        positions = set(self.buckets.get(key, ())) | set(
-            self.buckets.get(fpmod.mirror_bucket(key), ())
-        )
+        with self.lock:
+            positions = set(self.buckets.get(key, ())) | set(
+                self.buckets.get(fpmod.mirror_bucket(key), ())
+            )
         return sorted(positions)
 
 
@@ -292,7 +315,7 @@ def _flag_conflicts(
         if f.variant != "full" or not informative(f.hash, f.quality):
             continue
         fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0)
-        for c in reg.search(fp):
+        for c in _live(session, reg.search(fp), {"": f.hash}):
             if c.artwork_id != artwork.id:
                 best[c.artwork_id] = min(best.get(c.artwork_id, 999), c.distance)
         for b in batch:
@@ -300,7 +323,7 @@ def _flag_conflicts(
                 continue
             distance = (int(b.hash, 16) ^ int(f.hash, 16)).bit_count()
             close = fpmod.colour_distance(b.colour, f.colour) <= COLOUR_REJECT
-            if distance <= RADIUS and close:
+            if distance <= RADIUS and close and verify.accept(f.colour, b.colour, VERIFY):
                 best[b.artwork_id] = min(best.get(b.artwork_id, 999), distance)
     if not best:
         return
@@ -373,13 +396,15 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
     variants = fpmod.query_variants(rgba)
     if not variants or not informative(variants["as_is"].hash, variants["as_is"].quality):
         return {"low_information": True, "candidates": []}
-    best: dict[int, Candidate] = {}
+    found: list[Candidate] = []
     for name, fp in variants.items():
         if not informative(fp.hash, fp.quality):
             continue  # e.g. the frame of a screenshot around a symmetric picture
-        for c in reg.search(fp, name):
-            if c.artwork_id not in best or c.cost < best[c.artwork_id].cost:
-                best[c.artwork_id] = c
+        found += reg.search(fp, name)
+    best: dict[int, Candidate] = {}
+    for c in _live(session, found, {name: fp.hash for name, fp in variants.items()}):
+        if c.artwork_id not in best or c.cost < best[c.artwork_id].cost:
+            best[c.artwork_id] = c
     visible = _visible(session, list(best))
     ranked = sorted(
         (c for c in best.values() if c.artwork_id in visible), key=lambda c: (c.cost, c.artwork_id)
@@ -388,6 +413,31 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
         "low_information": False,
         "candidates": [(visible[c.artwork_id], c) for c in ranked[:limit]],
     }
+
+
+def _live(session: Session, found: list[Candidate], hashes: dict[str, str]) -> list[Candidate]:
+    """The candidates whose index entry is still the row it was: an entry whose row was deleted
+    (with its artwork) or whose id SQLite gave to a later row of another picture is dropped —
+    the row must exist, belong to the same artwork and sit at the distance the index found."""
+    if not found:
+        return []
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(Fingerprint.id, Fingerprint.artwork_id, Fingerprint.hash).where(
+                Fingerprint.id.in_({c.fingerprint_id for c in found})
+            )
+        )
+    }
+    live = []
+    for c in found:
+        row = rows.get(c.fingerprint_id)
+        if row is None or row.artwork_id != c.artwork_id:
+            continue
+        if (int(row.hash, 16) ^ int(hashes[c.variant], 16)).bit_count() != c.distance:
+            continue
+        live.append(c)
+    return live
 
 
 def _visible(session: Session, artwork_ids: list[int]) -> dict[int, Artwork]:

@@ -89,3 +89,61 @@ def test_chunks_cover_the_256_bits_and_the_radii_keep_the_pigeonhole_bound():
     bits = "".join(f"{int(w):064b}" for w in words[0])
     for start, width in chunk_layout(11):
         assert int(chunk_values(words, start, width)[0]) == int(bits[start : start + width], 2)
+
+
+def test_searches_running_while_rows_arrive_always_see_consistent_arrays():
+    """Request threads search while the refresh appends: every position the index returns has
+    its id, artwork and colour (no IndexError, no stale flat arrays afterwards)."""
+    import random
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from server.registry import fingerprint as fpmod
+    from server.registry import service
+
+    rng = random.Random(5)
+    base_hash = f"{rng.getrandbits(256):064x}"
+    colour = bytes(rng.randrange(256) for _ in range(48))
+
+    def near(i: int) -> str:  # within a few bits of base_hash: every search finds them all
+        return f"{int(base_hash, 16) ^ (1 << (i % 256)):064x}"
+
+    reg = service.Registry()
+    errors: list[BaseException] = []
+    done = threading.Event()
+    query = fpmod.Fingerprint(base_hash, colour, 0, 90, 0, 0)
+
+    def writer() -> None:  # what refresh does: small batches, a moment apart
+        for first in range(1, 1201, 3):
+            rows = [
+                SimpleNamespace(id=i, artwork_id=i, hash=near(i), colour=colour, quality=90)
+                for i in range(first, first + 3)
+            ]
+            with reg.lock:
+                reg._add(rows)
+            time.sleep(0.0005)
+        done.set()
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                for c in reg.search(query):
+                    assert c.fingerprint_id == c.artwork_id
+                reg.arrays()
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [
+        threading.Thread(target=writer),
+        *(threading.Thread(target=reader) for _ in range(3)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    ids, artworks, colours = reg.arrays()
+    assert len(ids) == len(artworks) == len(colours) == len(reg.index) == 1200
+    assert {c.fingerprint_id for c in reg.search(query)} == set(range(1, 1201))

@@ -12,7 +12,7 @@ from server import db
 from server.models import Artwork, Fingerprint, Registration, RegistryConflict, utcnow
 from server.registry import service
 from tests.server.helpers import HYENA, artwork_form, png_bytes
-from tests.server.registry_helpers import encode, picture
+from tests.server.registry_helpers import encode, match, picture, publish_picture
 
 
 def new_artwork(artist, image: bytes | None = None) -> int:  # type: ignore[no-untyped-def]
@@ -131,3 +131,18 @@ def test_two_users_registered_in_one_batch_still_conflict(app, artist, other_art
         assert states == ["registered", "registered"]
         [conflict] = session.scalars(select(RegistryConflict)).all()
         assert (conflict.existing_artwork_id, conflict.artwork_id) == (first, second)
+
+
+def test_a_deleted_work_never_lends_its_picture_or_its_ids_to_the_next_one(
+    client, artist, other_artist
+):
+    """SQLite gives the ids of deleted newest rows to the next inserts: the index still takes
+    the new rows, and the deleted picture's stale entries are never credited to anyone."""
+    first, second = encode(picture(101)), encode(picture(202))
+    gone = publish_picture(artist, first)
+    assert match(client, first).json["candidates"]  # the index now holds its entries
+    assert artist.delete(f"/api/v1/artworks/{gone['id']}").status_code == 204
+    work = publish_picture(other_artist, second)
+    found = match(client, second).json["candidates"]
+    assert [c["work"]["public_id"] for c in found] == [work["work"]["public_id"]]
+    assert match(client, first).json["candidates"] == []  # not the next work's any more
