@@ -334,7 +334,10 @@ def _flag_conflicts(
             Artwork.published_at.is_not(None),
         )
     ).all()
+    hidden = suppressed(session, [other.id for other in others])  # ruled a copy: no say
     for other in others:
+        if other.id in hidden:
+            continue
         exists = session.scalar(
             select(RegistryConflict).where(
                 RegistryConflict.artwork_id == artwork.id,

@@ -175,3 +175,15 @@ def test_of_two_decisions_read_while_open_only_the_first_counts(app, artist, oth
             conflicts.resolve(stale, read_while_open, "keep_first")
     with db.session_scope(app) as session:
         assert session.get(RegistryConflict, conflict_id).state == "given_second"
+
+
+def test_a_work_ruled_a_copy_has_no_say_over_the_next_registration(app, artist, other_artist):
+    from tests.conftest import make_artist
+
+    first, _copy, conflict_id = conflict_pair(artist, other_artist)
+    assert resolve(artist, first["id"], conflict_id, "keep_first").status_code == 200
+    third = make_artist(app, "third")
+    later = publish_picture(third, encode(picture(54), "WEBP", quality=80), title="again")
+    theirs = third.get(f"/api/v1/artworks/{later['id']}/conflicts").json["items"]
+    # one conflict, decided by the original's owner, not by the copy's
+    assert [c["other_work"] for c in theirs] == [first["work"]["public_id"]]
