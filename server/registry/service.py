@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from server import uploads
@@ -38,6 +39,7 @@ COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
 # tuning split, measured on the reported one (bench/README.md, docs/FINGERPRINT.md §9).
 VERIFY = verify.OFF
 SYNC_BATCH = 5  # pending registrations fingerprinted per registry_sync tick (every 10 s)
+REGISTER_LOCK = 0x43524C52  # PostgreSQL advisory lock key held while registering ("CRLR")
 # Hashes that unrelated pictures share, so a match there says nothing (matching-side rule; the
 # fingerprint bits are unchanged). A picture symmetric about its centre (a framed screenshot
 # of an outline, a dot pattern) loses its odd-frequency DCT coefficients and hashes near
@@ -114,7 +116,7 @@ class Registry:
 
     def refresh(self, session: Session) -> None:
         """Catch up with committed fingerprints (``session`` only names the database)."""
-        with self.lock, session.get_bind().connect() as conn:
+        with session.get_bind().connect() as conn, self.lock:  # no pool wait under the lock
             now = time.monotonic()
             self.gaps = {i: until for i, until in self.gaps.items() if until > now}
             newer = Fingerprint.id > self.last_id
@@ -251,6 +253,11 @@ def sync(session: Session, app: Flask, only: int | None = None, limit: int = SYN
     pending = session.scalars(
         query.order_by(Registration.created_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
+    if pending and session.get_bind().dialect.name == "postgresql":
+        # One registering transaction at a time (a publish request and a worker tick may
+        # overlap): each sees the other's committed fingerprints, so a shared picture conflicts.
+        # SQLite has a single writer already.
+        session.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTER_LOCK})
     batch: list[Fingerprint] = []  # this transaction's rows, which the index cannot see yet
     for registration in pending:
         register(session, app, registration, batch)

@@ -146,3 +146,45 @@ def test_a_deleted_work_never_lends_its_picture_or_its_ids_to_the_next_one(
     found = match(client, second).json["candidates"]
     assert [c["work"]["public_id"] for c in found] == [work["work"]["public_id"]]
     assert match(client, first).json["candidates"] == []  # not the next work's any more
+
+
+def test_two_overlapping_registrations_of_one_picture_still_conflict(
+    app, artist, other_artist, database_url
+):
+    """A publish request and a worker tick registering at the same time (PostgreSQL): the
+    second waits for the first to commit, sees its fingerprints and flags the conflict."""
+    import threading
+    import time
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer: registrations never overlap there")
+    first = new_artwork(artist, encode(picture(80)))
+    second = new_artwork(other_artist, encode(picture(80), "JPEG", quality=85))
+    with db.session_scope(app) as session:
+        for artwork_id in (first, second):
+            artwork = session.get(Artwork, artwork_id)
+            artwork.published_at = utcnow()
+            service.published(session, artwork)
+    make = app.extensions["creditline.sessions"]
+    started = threading.Event()
+
+    def register(artwork_id: int, hold: float) -> None:
+        session = make()
+        try:
+            service.sync(session, app, only=artwork_id)
+            started.set()
+            time.sleep(hold)  # still uncommitted while the other one registers
+            session.commit()
+        finally:
+            session.close()
+
+    one = threading.Thread(target=register, args=(first, 0.5))
+    one.start()
+    started.wait(10)
+    two = threading.Thread(target=register, args=(second, 0.0))
+    two.start()
+    one.join(30)
+    two.join(30)
+    with db.session_scope(app) as session:
+        [conflict] = session.scalars(select(RegistryConflict)).all()
+        assert (conflict.artwork_id, conflict.existing_artwork_id) == (second, first)
