@@ -15,6 +15,7 @@ import glob
 import json
 import multiprocessing as mp
 import os
+import pickle
 import random
 import shutil
 import subprocess
@@ -35,6 +36,7 @@ import transforms as T  # noqa: E402
 
 from server.registry import fingerprint as F  # noqa: E402
 from server.registry import service as S  # noqa: E402
+from server.registry import verify as V  # noqa: E402
 from server.registry.index import MIHIndex, brute_force, hex_to_words  # noqa: E402
 
 CLIPART = "/usr/share/openclipart/png"
@@ -43,6 +45,14 @@ RECOLOUR_DEGREES = (90, 180, 270)
 RECOLOUR_TRANSFORMS = ("scale50", "jpeg40", "webp", "bright+15", "mirror")
 RADII = (31, 39, 47)
 LATENCY_ROUNDS = 5
+MAIN_PICTURES = 2000  # the reported run takes the first 1000 + 1000 of the shuffled list
+# Verification rules (server/registry/verify.py) evaluated side by side at the service's radius;
+# the service's own rule is chosen on the tuning split (``--split tune``), never on this run.
+RULES = [  # the first is V.OFF: no verification
+    V.Rule(c, g)
+    for c in (None, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+    for g in (None, 1.5, 1.75, 2.0, 2.5)
+]
 Image.MAX_IMAGE_PIXELS = None
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
@@ -194,6 +204,7 @@ def work_recolour(args: tuple[int, str]) -> dict:
         works.append(
             {
                 "degrees": degrees,
+                "thumb": similar.thumbs_both(art),
                 "reg": {k: fp_dict(v) for k, v in reg.items()},
                 "dhash": dhash64(art),
                 "pdq": pdq(art),
@@ -252,6 +263,7 @@ class Table:
         self.colours: list[bytes] = []
         self.works: list[int] = []
         self.buckets: list[int] = []
+        self.lumas: list[np.ndarray] = []
 
     def add(self, fp: dict, work: int) -> None:
         if not S.informative(fp["hash"], fp["quality"]):  # as the service's index does
@@ -260,6 +272,7 @@ class Table:
         self.colours.append(bytes.fromhex(fp["colour"]))
         self.works.append(work)
         self.buckets.append(fp["bucket"])
+        self.lumas.append(V.lumas(bytes.fromhex(fp["colour"])))
 
     def freeze(self) -> None:
         self.words = hex_to_words(self.hashes)
@@ -269,6 +282,7 @@ class Table:
             .astype(np.int32)
         )
         self.work_arr = np.array(self.works)
+        self.luma_arr = np.stack(self.lumas)
         self.bucket_index: dict[int, list[int]] = {}
         for i, c in enumerate(self.colours):
             for key in F.bucket_alternates(c):
@@ -277,8 +291,10 @@ class Table:
 
 def rank(
     table: Table, query: dict, radius: int, restrict: np.ndarray | None = None
-) -> dict[int, float]:
-    """work → best cost, as the service ranks (Hamming + colour / 8, colour rejection)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(works, costs, and the luma fit sums sqc, scc, sqq) of every hit that passes the colour
+    rejection, as the service ranks (cost = Hamming + colour / 8); verification is applied
+    later (``decide``) so that several rules can be compared on the same hits."""
     qw = hex_to_words([query["hash"]])[0]
     if restrict is None:
         hits, dists = brute_force(table.words, qw, radius)
@@ -287,7 +303,7 @@ def rank(
         keep = d <= radius
         hits, dists = restrict[keep], d[keep]
     if hits.size == 0:
-        return {}
+        return None
     qc = (
         np.frombuffer(bytes.fromhex(query["colour"]), np.uint8)
         .reshape(16, 3)[:, 1:]
@@ -295,24 +311,46 @@ def rank(
     )
     cd = np.abs(table.colour_arr[hits] - qc).sum(axis=(1, 2))
     ok = cd <= S.COLOUR_REJECT
-    best: dict[int, float] = {}
-    for work, cost in zip(
-        table.work_arr[hits[ok]].tolist(),
-        (dists[ok] + cd[ok] * S.COLOUR_WEIGHT).tolist(),
-        strict=True,
-    ):
-        if cost < best.get(work, 1e9):
-            best[work] = cost
-    return best
+    if not ok.any():
+        return None
+    kept = hits[ok]
+    fit = V.fit(V.lumas(bytes.fromhex(query["colour"])), table.luma_arr[kept])
+    sqq = np.full(kept.size, fit.sqq, dtype=np.int64)
+    return table.work_arr[kept], dists[ok] + cd[ok] * S.COLOUR_WEIGHT, fit.sqc, fit.scc, sqq
+
+
+Hits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+
+
+def decide(hits: Hits, rule: V.Rule | None = None) -> tuple[int | None, set[int]]:
+    """(top work, every candidate work) once ``rule`` (default: the service's) has verified."""
+    if hits is None:
+        return None, set()
+    works, costs, sqc, scc, sqq = hits
+    keep = np.zeros(works.size, dtype=bool)
+    for value in np.unique(sqq):  # one query variant each
+        part = sqq == value
+        fit = V.Fit(sqc[part], scc[part], int(value))
+        keep[part] = V.accepted(fit, S.VERIFY if rule is None else rule)
+    if not keep.any():
+        return None, set()
+    works, costs = works[keep], costs[keep]
+    top = int(works[np.lexsort((works, costs))[0]])
+    return top, set(works.tolist())
 
 
 def answer(
     table: Table, variants: dict, radius: int, privacy: str | None = None
 ) -> tuple[int | None, set[int]]:
-    best: dict[int, float] = {}
+    return decide(answer_hits(table, variants, radius, privacy))
+
+
+def answer_hits(table: Table, variants: dict, radius: int, privacy: str | None = None) -> Hits:
+    """Every hit of every query variant (None: no hit, or a low-information query)."""
+    parts = []
     as_is = variants.get("as_is")
     if as_is is None or not S.informative(as_is["hash"], as_is["quality"]):
-        return None, set()  # low information: the service answers with no candidates
+        return None  # low information: the service answers with no candidates
     for name, q in variants.items():
         if not S.informative(q["hash"], q["quality"]):
             continue
@@ -327,13 +365,12 @@ def answer(
             restrict = np.array(sorted(pos), dtype=np.int64)
             if restrict.size == 0:
                 continue
-        for w, c in rank(table, q, radius, restrict).items():
-            if c < best.get(w, 1e9):
-                best[w] = c
-    if not best:
-        return None, set()
-    top = min(best, key=lambda w: (best[w], w))
-    return top, set(best)
+        found = rank(table, q, radius, restrict)
+        if found is not None:
+            parts.append(found)
+    if not parts:
+        return None
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(5))  # type: ignore[return-value]
 
 
 def hamming64(a: int, b: int) -> int:
@@ -347,7 +384,17 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=100_000)
     parser.add_argument("--recolour", type=int, default=150)
     parser.add_argument("--negatives", type=int, default=1000, help="unregistered pictures")
-    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--sizes", default="1000000,10000000", help="'' skips the latency part")
+    parser.add_argument(
+        "--split",
+        choices=("main", "tune"),
+        default="main",
+        help="tune: corpus and unregistered pictures from the other end of the shuffled list, "
+        "disjoint from the main run's (for choosing thresholds)",
+    )
+    parser.add_argument("--save", help="pickle the fingerprinted data here (re-evaluate later)")
+    parser.add_argument("--load", help="evaluate pickled data from --save (no fingerprinting)")
+    parser.add_argument("--out", help="results file (default results.json / results-quick.json)")
     args = parser.parse_args()
     if args.quick:
         args.corpus, args.distractors, args.recolour, args.sizes = 150, 10_000, 30, "100000,1000000"
@@ -356,13 +403,29 @@ def main() -> None:
     files = ensure_corpus()
     rng = random.Random(8)
     rng.shuffle(files)
-    procs = os.cpu_count() or 2
     results: dict = {"config": vars(args), "radius": S.RADIUS, "colour_reject": S.COLOUR_REJECT}
+    if args.load:
+        with open(args.load, "rb") as fh:
+            data = pickle.load(fh)
+        results["config"] = data["config"] | {"load": args.load, "sizes": args.sizes}
+    else:
+        data = fingerprint_all(args, files)
+        if args.save:
+            with open(args.save, "wb") as fh:
+                pickle.dump(data | {"config": vars(args)}, fh)
+    evaluate(args, data, results, started)
 
+
+def fingerprint_all(args: argparse.Namespace, files: list[str]) -> dict:
+    procs = os.cpu_count() or 2
     with mp.Pool(procs) as pool:
         big = [
             p for p, ok in zip(files, pool.map(big_enough, files, chunksize=64), strict=True) if ok
         ]
+        if args.split == "tune":
+            big = big[::-1]
+            if len(big) < MAIN_PICTURES + args.corpus + args.negatives:
+                sys.exit("too few pictures for a tuning split disjoint from the main run's")
         corpus_paths = big[: args.corpus]
         negative_paths = big[args.corpus : args.corpus + args.negatives]
         used = set(corpus_paths) | set(negative_paths)
@@ -414,6 +477,23 @@ def main() -> None:
             f"==> {len(distractors)} distractor fingerprints in {time.time() - t:.0f}s", flush=True
         )
 
+    return {
+        "corpus": corpus,
+        "recolours": recolours,
+        "negatives": negatives,
+        "distractors": distractors,
+        "distractor_thumbs": distractor_thumbs,
+        "distractor_sources": distractor_sources,
+    }
+
+
+def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float) -> None:
+    corpus, recolours, negatives = data["corpus"], data["recolours"], data["negatives"]
+    distractors = data["distractors"]
+    distractor_thumbs, distractor_sources = data["distractor_thumbs"], data["distractor_sources"]
+    matchable = [c for c in corpus if c["matchable"]]
+    colourful = sorted((c for c in matchable if c["colourfulness"] >= 300), key=lambda c: c["idx"])
+    recolour_src = colourful[: len(recolours)]
     # -- registry: corpus works, recolour works, distractor works --------------------------------
     table = Table()
     dh: list[tuple[int, int]] = []
@@ -475,7 +555,14 @@ def main() -> None:
     wrong_any: dict = {r: 0 for r in RADII}
     base_wrong = {"dhash": 0, "pdq": 0}
     n_queries = 0
+    sweep = {
+        rule.name: {"recall": {}, "wrong_top": 0, "privacy_single": {}, "privacy_multi": {}}
+        for rule in RULES
+    }
     for name in transforms:
+        for rule in RULES:
+            for key in ("recall", "privacy_single", "privacy_multi"):
+                sweep[rule.name][key][name] = 0
         stats = {f"ours_r{r}": 0 for r in RADII} | {
             "dhash_r3": 0,
             "pdq_r31": 0,
@@ -489,13 +576,27 @@ def main() -> None:
             if name in T.TRANSFORMS:
                 n_queries += 1
             for r in RADII:
-                top, found = answer(table, q["ours"], r)
+                hits = answer_hits(table, q["ours"], r)
+                top, found = decide(hits)
                 stats[f"ours_r{r}"] += top == c["idx"]
                 if name in T.TRANSFORMS:
                     wrong[r] += top is not None and top != c["idx"]
                     wrong_any[r] += bool(found - {c["idx"]})
-            top_s, _ = answer(table, q["ours"], S.RADIUS, "single")
-            top_m, _ = answer(table, q["ours"], S.RADIUS, "multi")
+                if r == S.RADIUS:
+                    for rule in RULES:
+                        t_rule, _ = decide(hits, rule)
+                        sweep[rule.name]["recall"][name] += t_rule == c["idx"]
+                        if name in T.TRANSFORMS:
+                            sweep[rule.name]["wrong_top"] += (
+                                t_rule is not None and t_rule != c["idx"]
+                            )
+            hits_s = answer_hits(table, q["ours"], S.RADIUS, "single")
+            hits_m = answer_hits(table, q["ours"], S.RADIUS, "multi")
+            top_s, _ = decide(hits_s)
+            top_m, _ = decide(hits_m)
+            for rule in RULES:
+                sweep[rule.name]["privacy_single"][name] += decide(hits_s, rule)[0] == c["idx"]
+                sweep[rule.name]["privacy_multi"][name] += decide(hits_m, rule)[0] == c["idx"]
             stats["privacy_single"] += top_s == c["idx"]
             stats["privacy_multi"] += top_m == c["idx"]
             dtop, ptop = baseline_answers(q)
@@ -521,20 +622,31 @@ def main() -> None:
         f"ours_r{r}": round(wrong_any[r] * 1e4 / n_queries, 2) for r in RADII
     }
 
+    work_paths_all = {c["idx"]: c["path"] for c in matchable}
     # -- negatives: pictures that are not registered --
     # Some openclipart files are the same drawing as a registered one (mirrored, a flag with
     # one star added, a clock with the hand moved). Which ones is decided by similar.py, a
     # pixel criterion independent of the fingerprint; the rate is reported over all the
     # unregistered pictures (raw) and over those with no registered near-duplicate.
-    registered_thumbs = [c["thumb"] for c in matchable] + distractor_thumbs
+    # The recolour works (hue rotations of corpus pictures) are registered works too: a
+    # negative that is the same drawing as one of them (a sibling file in another colour) is a
+    # near-duplicate as much as one of an original (the previous run missed these).
+    recolour_thumbs = [w["thumb"] for r in recolours for w in r["works"]]
+    recolour_labels = [
+        f"{work_paths_all[r['idx']]} rotated {w['degrees']} deg"
+        for r in recolours
+        for w in r["works"]
+    ]
+    registered_thumbs = [c["thumb"] for c in matchable] + recolour_thumbs + distractor_thumbs
     duplicate_of = similar.near_duplicates(
         [n["thumb"] for _, n in negatives],
         registered_thumbs,
-        [c["path"] for c in matchable] + distractor_sources,
+        [c["path"] for c in matchable] + recolour_labels + distractor_sources,
     )
     kinds = [f"ours_r{r}" for r in RADII] + ["dhash_r3", "pdq_r31"]
     neg = {"raw": dict.fromkeys(kinds, 0), "deduplicated": dict.fromkeys(kinds, 0)}
     n_neg = {"raw": 0, "deduplicated": 0}
+    neg_rules = {rule.name: {"raw": 0, "deduplicated": 0} for rule in RULES}
     examples = []
     work_paths = {c["idx"]: c["path"] for c in matchable}
     for (path, n), dup in zip(negatives, duplicate_of, strict=True):
@@ -543,9 +655,15 @@ def main() -> None:
             for k in sets:
                 n_neg[k] += 1
             for r in RADII:
-                top, _ = answer(table, q["ours"], r)
+                hits = answer_hits(table, q["ours"], r)
+                top, _ = decide(hits)
                 for k in sets:
                     neg[k][f"ours_r{r}"] += top is not None
+                if r == S.RADIUS:
+                    for rule in RULES:
+                        if decide(hits, rule)[0] is not None:
+                            for k in sets:
+                                neg_rules[rule.name][k] += 1
                 if top is not None and r == S.RADIUS:
                     examples.append(
                         {
@@ -580,19 +698,54 @@ def main() -> None:
 
     # -- recolours --
     rec = {"ours": 0, "dhash_r3": 0, "pdq_r31": 0, "n": 0}
+    rec_rules = dict.fromkeys((rule.name for rule in RULES), 0)
     for r in recolours:
         for w in r["works"]:
             work = 1_000_000 + r["idx"] * 10 + w["degrees"] // 90
             for q in w["queries"].values():
                 rec["n"] += 1
-                top, _ = answer(table, q["ours"], S.RADIUS)
+                hits = answer_hits(table, q["ours"], S.RADIUS)
+                top, _ = decide(hits)
                 rec["ours"] += top == work
+                for rule in RULES:
+                    rec_rules[rule.name] += decide(hits, rule)[0] == work
                 dtop, ptop = baseline_answers(q)
                 rec["dhash_r3"] += dtop == work
                 rec["pdq_r31"] += ptop == work
     n = max(1, rec.pop("n"))
     results["recolour_resolved"] = {k: round(v / n, 4) for k, v in rec.items()} | {"queries": n}
     print("recolour", results["recolour_resolved"], flush=True)
+
+    # -- verification rules side by side (radius S.RADIUS) --
+    table_rules = {}
+    for rule in RULES:
+        sw = sweep[rule.name]
+        n_pos = max(1, len(matchable))
+        table_rules[rule.name] = {
+            "recall_overall": round(
+                float(np.mean([sw["recall"][t] / n_pos for t in main_names])), 4
+            ),
+            "recall_per_transform": {t: round(v / n_pos, 4) for t, v in sw["recall"].items()},
+            "recolour_resolved": round(rec_rules[rule.name] / n, 4),
+            "wrong_top_per_10k_positive_queries": round(
+                sw["wrong_top"] * 1e4 / max(1, n_queries), 2
+            ),
+            "unregistered_false_matches_per_10k_raw": round(
+                neg_rules[rule.name]["raw"] * 1e4 / max(1, n_neg["raw"]), 2
+            ),
+            "unregistered_false_matches_per_10k_deduplicated": round(
+                neg_rules[rule.name]["deduplicated"] * 1e4 / max(1, n_neg["deduplicated"]), 2
+            ),
+            "unregistered_false_matches_deduplicated": neg_rules[rule.name]["deduplicated"],
+            "privacy_single_recall": round(
+                float(np.mean([sw["privacy_single"][t] / n_pos for t in main_names])), 4
+            ),
+            "privacy_multi_recall": round(
+                float(np.mean([sw["privacy_multi"][t] / n_pos for t in main_names])), 4
+            ),
+        }
+        print("rule", rule.name, table_rules[rule.name], flush=True)
+    results["verification"] = {"service_rule": S.VERIFY.name, "rules": table_rules}
 
     # -- privacy: bucket sizes --
     sizes = np.array([len(v) for v in table.bucket_index.values()])
@@ -625,7 +778,7 @@ def main() -> None:
             if v:
                 queries.append(hex_to_words([v["hash"]])[0])
     lat = {}
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in [int(s) for s in args.sizes.split(",") if s]:
         fill = np.random.default_rng(size).integers(
             0, 2**64 - 1, size=(size - len(table.words), 4), dtype=np.uint64, endpoint=True
         )
@@ -679,7 +832,11 @@ def main() -> None:
         del index, words, fill
     results["latency"] = lat
     results["seconds"] = round(time.time() - started)
-    out = HERE / ("results-quick.json" if args.quick else "results.json")
+    out = (
+        Path(args.out)
+        if args.out
+        else HERE / ("results-quick.json" if args.quick else "results.json")
+    )
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"==> written {out} in {results['seconds']}s")
 

@@ -11,7 +11,7 @@ export const N = 16;
 export const FLAT = N * 64; // Σ(y − ȳ)² < 64: a layout with no information
 
 /** The service's rule (server/registry/service.py VERIFY); null switches a test off. */
-export const RULE = Object.freeze({ minCorrelation: null, maxGain: null });
+export const RULE = Object.freeze({ minCorrelation: 0.8, maxGain: null });
 
 export function lumas(colour) {
   const y = new Array(N);

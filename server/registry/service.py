@@ -36,8 +36,9 @@ RADIUS = 31  # Hamming radius on 256 bits (measured: bench/registry; docs/FINGER
 COLOUR_REJECT = 320  # colour distance above which a structural match is another recolour
 COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
 # Brightness-layout verification of every candidate (verify.py): chosen on the benchmark's
-# tuning split, measured on the reported one (bench/README.md, docs/FINGERPRINT.md §9).
-VERIFY = verify.OFF
+# tuning split (corr ≥ 0.8 and ≥ 0.9 tied there, no recall cost; the gain test cost recall),
+# measured on the reported one (bench/README.md, docs/FINGERPRINT.md §9).
+VERIFY = verify.Rule(min_correlation=0.8, max_gain=None)
 SYNC_BATCH = 5  # pending registrations fingerprinted per registry_sync tick (every 10 s)
 REGISTER_LOCK = 0x43524C52  # PostgreSQL advisory lock key held while registering ("CRLR")
 # Hashes that unrelated pictures share, so a match there says nothing (matching-side rule; the

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from server.registry import service
 from server.registry import verify as V
+from tests.server.registry_helpers import encode, match, picture, publish_picture
 
 VECTORS = Path(__file__).resolve().parents[2] / "extension/test/fixtures/verify_vectors.json"
 
@@ -74,3 +76,24 @@ def test_the_extension_uses_the_service_rule():
     js = lambda v: "null" if v is None else f"{v:g}"  # noqa: E731
     assert f"minCorrelation: {js(service.VERIFY.min_correlation)}," in line
     assert f"maxGain: {js(service.VERIFY.max_gain)} " in line
+
+
+def _shaded(img: Image.Image, darkest: float = 0.5) -> Image.Image:
+    """The same line art shaded from left (as is) to right (``darkest`` × the brightness)."""
+    arr = np.asarray(img).astype(np.float64)
+    ramp = np.linspace(1.0, darkest, arr.shape[1])[None, :, None]
+    return Image.fromarray(np.round(arr * ramp).astype(np.uint8))
+
+
+def test_the_service_rejects_the_same_line_art_in_another_shading(client, artist):
+    """Hash within the radius (14 bits), same chroma (grey): only the verification (luma
+    layout correlation 0.76 < 0.8) tells them apart; with ``service.VERIFY`` off it matches."""
+    grey = picture(50).convert("L").convert("RGB")
+    work = publish_picture(artist, encode(grey))
+    shaded = match(client, encode(_shaded(grey)))
+    assert shaded.status_code == 200 and shaded.json["low_information"] is False
+    assert shaded.json["candidates"] == []
+    darker = Image.eval(grey.resize((160, 120), Image.Resampling.LANCZOS), lambda v: v * 72 // 100)
+    for repost in (encode(grey, "JPEG", quality=40), encode(darker, "JPEG", quality=75)):
+        found = match(client, repost).json["candidates"]
+        assert found and found[0]["work"]["public_id"] == work["work"]["public_id"]
