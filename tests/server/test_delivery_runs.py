@@ -25,20 +25,30 @@ def mastodon():
     server.stop()
 
 
-@pytest.fixture
-def posting(app, artist, mastodon):
-    """An artwork with credits, a Mastodon account on the loopback server, no delivery yet."""
-    for person in (TANRAAK, HYENA):
-        artist.post("/api/v1/people", json=person)
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
+def connect(artist, server: MastodonServer, name: str = "@tanraak") -> dict:
+    """A Mastodon account of ``artist`` on the loopback ``server`` (token ``tok``)."""
+    return artist.post(
         "/api/v1/accounts",
         json={
             "platform": "mastodon",
-            "name": "@tanraak",
-            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
+            "name": name,
+            "credentials": {"instance": server.base_url, "access_token": "tok"},
         },
     ).json
+
+
+def prepare(artist, server: MastodonServer, fields: dict = ARTWORK) -> tuple[dict, dict]:
+    """The sample people, an artwork with ``fields`` and one image, and an account."""
+    for person in (TANRAAK, HYENA):
+        artist.post("/api/v1/people", json=person)
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(fields, png_bytes())).json
+    return artwork, connect(artist, server)
+
+
+@pytest.fixture
+def posting(app, artist, mastodon):
+    """An artwork with credits, a Mastodon account on the loopback server, no delivery yet."""
+    artwork, account = prepare(artist, mastodon)
     return artist, artwork, account
 
 
@@ -202,17 +212,7 @@ def test_fan_out_runs_targets_side_by_side(app, posting, mastodon):
     from server.delivery.dispatcher import Dispatcher
 
     artist, artwork, _ = posting
-    accounts = [
-        artist.post(
-            "/api/v1/accounts",
-            json={
-                "platform": "mastodon",
-                "name": f"a{i}",
-                "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
-            },
-        ).json["id"]
-        for i in range(3)
-    ]
+    accounts = [connect(artist, mastodon, f"a{i}")["id"] for i in range(3)]
     artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": accounts})
     mastodon.delay_next(3, 0.5, path="/api/v1/statuses", after=False)
     dispatcher = Dispatcher(app, WORKER)
@@ -227,18 +227,8 @@ def test_the_instance_character_limit_is_the_one_counted(app, artist):
     """An instance that allows fewer than Mastodon's default 500 characters still gets a post
     that fits: the limit is read from its /api/v2/instance (credits kept, body shortened)."""
     with MastodonServer(tokens={"tok": "tanraak"}, max_characters=200) as small:
-        for person in (TANRAAK, HYENA):
-            artist.post("/api/v1/people", json=person)
         long = {**ARTWORK, "description": "A long story about this piece. " * 12 + "{credits}"}
-        artwork = artist.post("/api/v1/artworks", data=artwork_form(long, png_bytes())).json
-        account = artist.post(
-            "/api/v1/accounts",
-            json={
-                "platform": "mastodon",
-                "name": "@tanraak",
-                "credentials": {"instance": small.base_url, "access_token": "tok"},
-            },
-        ).json
+        artwork, account = prepare(artist, small, long)
         delivery_id = deliver(artist, artwork, account)
         assert attempt(app) == ["posted"], row(app, delivery_id).last_error
         [status] = small.statuses
@@ -248,19 +238,9 @@ def test_the_instance_character_limit_is_the_one_counted(app, artist):
 
 def test_language_and_focus_reach_mastodon(app, artist, mastodon):
     """The artwork's language and each image's focal point are sent with the post."""
-    for person in (TANRAAK, HYENA):
-        artist.post("/api/v1/people", json=person)
     fields = {**ARTWORK, "language": "de", "focus": [[-0.5, 0.75]]}
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(fields, png_bytes())).json
+    artwork, account = prepare(artist, mastodon, fields)
     assert artwork["language"] == "de" and artwork["images"][0]["focus"] == [-0.5, 0.75]
-    account = artist.post(
-        "/api/v1/accounts",
-        json={
-            "platform": "mastodon",
-            "name": "@tanraak",
-            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
-        },
-    ).json
     deliver(artist, artwork, account)
     assert attempt(app) == ["posted"]
     [status] = mastodon.statuses

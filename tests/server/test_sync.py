@@ -6,7 +6,7 @@ import pytest
 
 from tests.peers.mastodon_server import MastodonServer
 from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
-from tests.server.test_delivery_runs import attempt, later, row
+from tests.server.test_delivery_runs import attempt, later, prepare, row
 
 HYENA = {"key": "hyena", "name": "Hyena Dude", "accounts": {"mastodon": "hyena@furry.engineer"}}
 
@@ -139,17 +139,7 @@ def test_a_change_made_while_posting_reaches_the_new_copy(app, artist, mastodon)
     from server.delivery import queue, runner
     from server.models import utcnow
 
-    for person in (TANRAAK, HYENA):
-        artist.post("/api/v1/people", json=person)
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={
-            "platform": "mastodon",
-            "name": "@t",
-            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
-        },
-    ).json
+    artwork, account = prepare(artist, mastodon)
     artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
     with db.session_scope(app) as session:
         [delivery_id] = queue.claim(session, "w", utcnow(), 1, 60)
