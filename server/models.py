@@ -336,7 +336,9 @@ class Fingerprint(Base):
 
     ``variant`` is ``full`` or a registration-side centre crop (``c05``, ``c10``, ``c15``);
     ``hash`` is the 256-bit structural hash as 64 hex digits, ``colour`` the 48-byte colour
-    signature, ``bucket`` the 16-bit coarse key of the privacy-preserving lookup.
+    signature, ``bucket`` the 16-bit coarse key of the privacy-preserving lookup, ``detail``
+    the 64-byte 8 × 8 luma grid that verifies a match (NULL for rows stored before it existed:
+    those are verified on the colour grid alone).
     """
 
     __tablename__ = "fingerprints"
@@ -351,6 +353,7 @@ class Fingerprint(Base):
     colour: Mapped[bytes] = mapped_column(LargeBinary)
     bucket: Mapped[int] = mapped_column(Integer, index=True)
     quality: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # indexed: the registry index asks for rows newer than the newest it has (SQLite reuses ids)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

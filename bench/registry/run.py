@@ -52,6 +52,11 @@ RULES = [  # the first is V.OFF: no verification
     V.Rule(c, g)
     for c in (None, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
     for g in (None, 1.5, 1.75, 2.0, 2.5)
+] + [  # the detail grid's tests (docs/FINGERPRINT.md §7b) on top of the 4×4 correlation
+    V.Rule(0.8, None, dg, dr)
+    for dg in (None, 1.5, 1.75, 2.0, 2.5, 3.0)
+    for dr in (None, 20, 25, 30, 35, 40, 50, 60)
+    if dg is not None or dr is not None
 ]
 Image.MAX_IMAGE_PIXELS = None
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -135,7 +140,13 @@ def pdq(img: Image.Image) -> str | None:
 
 
 def fp_dict(fp: F.Fingerprint) -> dict:
-    return {"hash": fp.hash, "colour": fp.colour.hex(), "bucket": fp.bucket, "quality": fp.quality}
+    return {
+        "hash": fp.hash,
+        "colour": fp.colour.hex(),
+        "bucket": fp.bucket,
+        "quality": fp.quality,
+        "detail": fp.detail.hex(),
+    }
 
 
 # -- workers ----------------------------------------------------------------------------------
@@ -264,6 +275,7 @@ class Table:
         self.works: list[int] = []
         self.buckets: list[int] = []
         self.lumas: list[np.ndarray] = []
+        self.details: list[bytes] = []
 
     def add(self, fp: dict, work: int) -> None:
         if not S.informative(fp["hash"], fp["quality"]):  # as the service's index does
@@ -273,6 +285,7 @@ class Table:
         self.works.append(work)
         self.buckets.append(fp["bucket"])
         self.lumas.append(V.lumas(bytes.fromhex(fp["colour"])))
+        self.details.append(bytes.fromhex(fp["detail"]))
 
     def freeze(self) -> None:
         self.words = hex_to_words(self.hashes)
@@ -283,6 +296,7 @@ class Table:
         )
         self.work_arr = np.array(self.works)
         self.luma_arr = np.stack(self.lumas)
+        self.detail_arr = np.frombuffer(b"".join(self.details), np.uint8).reshape(-1, V.D)
         self.bucket_index: dict[int, list[int]] = {}
         for i, c in enumerate(self.colours):
             for key in F.bucket_alternates(c):
@@ -292,9 +306,10 @@ class Table:
 def rank(
     table: Table, query: dict, radius: int, restrict: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(works, costs, and the luma fit sums sqc, scc, sqq) of every hit that passes the colour
-    rejection, as the service ranks (cost = Hamming + colour / 8); verification is applied
-    later (``decide``) so that several rules can be compared on the same hits."""
+    """(works, costs, the 4×4 luma fit sums sqc, scc, sqq, and the detail fit's sqc, scc, sqq,
+    worst) of every hit that passes the colour rejection, as the service ranks (cost = Hamming
+    + colour / 8); verification is applied later (``decide``) so that several rules can be
+    compared on the same hits."""
     qw = hex_to_words([query["hash"]])[0]
     if restrict is None:
         hits, dists = brute_force(table.words, qw, radius)
@@ -316,22 +331,38 @@ def rank(
     kept = hits[ok]
     fit = V.fit(V.lumas(bytes.fromhex(query["colour"])), table.luma_arr[kept])
     sqq = np.full(kept.size, fit.sqq, dtype=np.int64)
-    return table.work_arr[kept], dists[ok] + cd[ok] * S.COLOUR_WEIGHT, fit.sqc, fit.scc, sqq
+    dfit = V.detail_fit(bytes.fromhex(query["detail"]), table.detail_arr[kept])
+    dsqq = np.full(kept.size, dfit.sqq, dtype=np.int64)
+    return (
+        table.work_arr[kept],
+        dists[ok] + cd[ok] * S.COLOUR_WEIGHT,
+        fit.sqc,
+        fit.scc,
+        sqq,
+        dfit.sqc,
+        dfit.scc,
+        dsqq,
+        dfit.worst,
+    )
 
 
-Hits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
+Hits = tuple[np.ndarray, ...] | None
 
 
 def decide(hits: Hits, rule: V.Rule | None = None) -> tuple[int | None, set[int]]:
     """(top work, every candidate work) once ``rule`` (default: the service's) has verified."""
     if hits is None:
         return None, set()
-    works, costs, sqc, scc, sqq = hits
+    works, costs, sqc, scc, sqq, dsqc, dscc, dsqq, dworst = hits
+    rule = S.VERIFY if rule is None else rule
     keep = np.zeros(works.size, dtype=bool)
     for value in np.unique(sqq):  # one query variant each
         part = sqq == value
-        fit = V.Fit(sqc[part], scc[part], int(value))
-        keep[part] = V.accepted(fit, S.VERIFY if rule is None else rule)
+        keep[part] = V.accepted(V.Fit(sqc[part], scc[part], int(value)), rule)
+    for value in np.unique(dsqq):
+        part = dsqq == value
+        fit = V.DetailFit(dsqc[part], dscc[part], int(value), dworst[part])
+        keep[part] &= V.detail_accepted(fit, rule)
     if not keep.any():
         return None, set()
     works, costs = works[keep], costs[keep]
@@ -370,7 +401,7 @@ def answer_hits(table: Table, variants: dict, radius: int, privacy: str | None =
             parts.append(found)
     if not parts:
         return None
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(5))  # type: ignore[return-value]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(parts[0])))
 
 
 def hamming64(a: int, b: int) -> int:

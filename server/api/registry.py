@@ -120,6 +120,7 @@ class MatchOut(BaseModel):
 class LookupEntry(BaseModel):
     hash: str
     colour: str
+    detail: str | None  # 128 hex digits (docs/FINGERPRINT.md §7b); null for older rows
     work: str
 
 

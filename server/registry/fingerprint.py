@@ -32,6 +32,7 @@ TRIM_NUMERATOR, TRIM_DENOMINATOR = 3, 4  # a frame line is ≥ 75 % near the fra
 MIN_SIDE = 24  # after trimming; smaller is too little information to match
 MIN_QUALITY = 50  # gradient quality (0..100) below which an image is not matched
 CROP_VARIANTS = {"c05": 5, "c10": 10, "c15": 15}  # registration-side centre crops, % per side
+DETAIL = 8  # the detail grid is DETAIL × DETAIL cells
 QUANT = 256.0  # DCT coefficients are rounded to multiples of 1/QUANT before thresholding
 
 
@@ -47,6 +48,7 @@ class Fingerprint:
     quality: int  # 0..100
     width: int  # of the trimmed region the hash describes
     height: int
+    detail: bytes = b""  # 64 bytes: 8 × 8 cell lumas (docs §7b); empty for rows stored before it
 
     @property
     def hash_bytes(self) -> bytes:
@@ -230,6 +232,21 @@ def colour_grid(rgb64: np.ndarray) -> bytes:
     return out.tobytes()  # cell (row, col) row-major, each (Y, Cb, Cr)
 
 
+def detail_grid(rgb64: np.ndarray) -> bytes:
+    """8 × 8 cell lumas (docs §7b): the brightness layout at a resolution where a drawing's
+    details show, for verifying a match (``verify.py``); the colour grid's 4 × 4 cannot see a
+    missing clock face or a darker shading."""
+    cells = np.zeros((DETAIL, DETAIL, 3), dtype=np.float64)
+    side = SIZE // DETAIL
+    blocks = rgb64.reshape(DETAIL, side, DETAIL, side, 3)
+    for i in range(side):  # rows of a block, then columns: the specified order
+        for j in range(side):
+            cells += blocks[:, i, :, j, :]
+    cells = cells / float(side * side)
+    y = (299.0 * cells[:, :, 0] + 587.0 * cells[:, :, 1] + 114.0 * cells[:, :, 2]) / 1000.0
+    return _byte(y).tobytes()  # cell (row, col) row-major
+
+
 def bucket_of(colour: bytes) -> int:
     """16 bits: cell luma above the median of the 16 cell lumas, cell 0 → bit 15."""
     y = np.frombuffer(colour, dtype=np.uint8)[0::3].astype(np.int64)
@@ -288,7 +305,9 @@ def fingerprint_rgb(rgb: np.ndarray) -> Fingerprint:
     y64 = luma(rgb64)
     q = quality(y64)
     colour = colour_grid(rgb64)
-    return Fingerprint(bits_to_hex(hash_bits(y64)), colour, bucket_of(colour), q, w, h)
+    return Fingerprint(
+        bits_to_hex(hash_bits(y64)), colour, bucket_of(colour), q, w, h, detail_grid(rgb64)
+    )
 
 
 def trimmed(rgb: np.ndarray, tolerant: bool = False) -> np.ndarray:

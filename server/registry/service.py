@@ -38,7 +38,9 @@ COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
 # Brightness-layout verification of every candidate (verify.py): chosen on the benchmark's
 # tuning split (corr ≥ 0.8 and ≥ 0.9 tied there, no recall cost; the gain test cost recall),
 # measured on the reported one (bench/README.md, docs/FINGERPRINT.md §9).
-VERIFY = verify.Rule(min_correlation=0.8, max_gain=None)
+VERIFY = verify.Rule(
+    min_correlation=0.8, max_gain=None, detail_max_gain=2.0, detail_max_residual=30
+)
 SYNC_BATCH = 5  # pending registrations fingerprinted per registry_sync tick (every 10 s)
 REGISTER_LOCK = 0x43524C52  # PostgreSQL advisory lock key held while registering ("CRLR")
 # Hashes that unrelated pictures share, so a match there says nothing (matching-side rule; the
@@ -289,6 +291,7 @@ def register(
                         colour=fp.colour,
                         bucket=fp.bucket,
                         quality=fp.quality,
+                        detail=fp.detail,
                     )
                 )
     except Exception as exc:  # a missing or undecodable file must not block the queue
@@ -322,8 +325,8 @@ def _flag_conflicts(
     for f in new:
         if f.variant != "full" or not informative(f.hash, f.quality):
             continue
-        fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0)
-        for c in _live(session, reg.search(fp), {"": f.hash}):
+        fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0, f.detail or b"")
+        for c in _live(session, reg.search(fp), {"": fp}):
             if c.artwork_id != artwork.id:
                 best[c.artwork_id] = min(best.get(c.artwork_id, 999), c.distance)
         for b in batch:
@@ -331,7 +334,10 @@ def _flag_conflicts(
                 continue
             distance = (int(b.hash, 16) ^ int(f.hash, 16)).bit_count()
             close = fpmod.colour_distance(b.colour, f.colour) <= COLOUR_REJECT
-            if distance <= RADIUS and close and verify.accept(f.colour, b.colour, VERIFY):
+            verified = verify.accept(f.colour, b.colour, VERIFY) and verify.accept_detail(
+                f.detail or b"", b.detail or b"", VERIFY
+            )
+            if distance <= RADIUS and close and verified:
                 best[b.artwork_id] = min(best.get(b.artwork_id, 999), distance)
     if not best:
         return
@@ -413,7 +419,7 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
             continue  # e.g. the frame of a screenshot around a symmetric picture
         found += reg.search(fp, name)
     best: dict[int, Candidate] = {}
-    for c in _live(session, found, {name: fp.hash for name, fp in variants.items()}):
+    for c in _live(session, found, variants):
         if c.artwork_id not in best or c.cost < best[c.artwork_id].cost:
             best[c.artwork_id] = c
     visible = _visible(session, list(best))
@@ -426,18 +432,23 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
     }
 
 
-def _live(session: Session, found: list[Candidate], hashes: dict[str, str]) -> list[Candidate]:
-    """The candidates whose index entry is still the row it was: an entry whose row was deleted
-    (with its artwork) or whose id SQLite gave to a later row of another picture is dropped —
-    the row must exist, belong to the same artwork and sit at the distance the index found."""
+def _live(
+    session: Session, found: list[Candidate], queries: dict[str, fpmod.Fingerprint]
+) -> list[Candidate]:
+    """The candidates whose index entry is still the row it was, and whose detail grid agrees
+    with the query's (``verify.accept_detail``; kept off the in-memory index, which would need
+    64 more bytes per entry, because only the few candidates left get here). An entry whose row
+    was deleted (with its artwork) or whose id SQLite gave to a later row of another picture is
+    dropped — the row must exist, belong to the same artwork and sit at the distance the index
+    found."""
     if not found:
         return []
     rows = {
         r.id: r
         for r in session.execute(
-            select(Fingerprint.id, Fingerprint.artwork_id, Fingerprint.hash).where(
-                Fingerprint.id.in_({c.fingerprint_id for c in found})
-            )
+            select(
+                Fingerprint.id, Fingerprint.artwork_id, Fingerprint.hash, Fingerprint.detail
+            ).where(Fingerprint.id.in_({c.fingerprint_id for c in found}))
         )
     }
     live = []
@@ -445,7 +456,10 @@ def _live(session: Session, found: list[Candidate], hashes: dict[str, str]) -> l
         row = rows.get(c.fingerprint_id)
         if row is None or row.artwork_id != c.artwork_id:
             continue
-        if (int(row.hash, 16) ^ int(hashes[c.variant], 16)).bit_count() != c.distance:
+        query = queries[c.variant]
+        if (int(row.hash, 16) ^ int(query.hash, 16)).bit_count() != c.distance:
+            continue
+        if not verify.accept_detail(query.detail, row.detail or b"", VERIFY):
             continue
         live.append(c)
     return live
@@ -472,14 +486,19 @@ def lookup_bucket(session: Session, app: Flask, key: int, limit: int = 2000) -> 
     if not wanted:
         return []
     rows = session.execute(
-        select(Fingerprint.id, Fingerprint.hash, Fingerprint.colour, Fingerprint.artwork_id).where(
-            Fingerprint.id.in_(wanted)
-        )
+        select(
+            Fingerprint.id,
+            Fingerprint.hash,
+            Fingerprint.colour,
+            Fingerprint.detail,
+            Fingerprint.artwork_id,
+        ).where(Fingerprint.id.in_(wanted))
     ).all()
     return [
         {
             "hash": r.hash,
             "colour": bytes(r.colour).hex(),
+            "detail": bytes(r.detail).hex() if r.detail else None,
             "work": visible[r.artwork_id].public_id,
         }
         for r in sorted(rows, key=lambda r: r.id)

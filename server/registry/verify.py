@@ -26,18 +26,36 @@ N = 16  # cells
 FLAT = N * 64
 
 
+D = 64  # detail cells (8 × 8, docs/FINGERPRINT.md §7b)
+DETAIL_FLAT = D * 64  # the same "standard deviation under 2 levels" in the detail sums
+
+
 @dataclass(frozen=True)
 class Rule:
-    """Acceptance thresholds; ``None`` switches a test off."""
+    """Acceptance thresholds; ``None`` switches a test off. The first two test the 4×4 cell
+    lumas of the colour grid; the ``detail_*`` ones the 8×8 detail grid (``detail_accepted``)."""
 
     min_correlation: float | None
     max_gain: float | None
+    detail_max_gain: float | None = None
+    detail_max_residual: int | None = None  # luma levels (0..255), worst cell after the fit
 
     @property
     def name(self) -> str:
-        c = "off" if self.min_correlation is None else f"{self.min_correlation:g}"
-        g = "off" if self.max_gain is None else f"{self.max_gain:g}"
-        return f"corr>={c},gain<={g}"
+        def show(x: float | None) -> str:
+            return "off" if x is None else f"{x:g}"
+
+        base = f"corr>={show(self.min_correlation)},gain<={show(self.max_gain)}"
+        if self.detail_max_gain is None and self.detail_max_residual is None:
+            return base
+        return (
+            f"{base},detail_gain<={show(self.detail_max_gain)},"
+            f"detail_residual<={show(self.detail_max_residual)}"
+        )
+
+    @property
+    def checks_detail(self) -> bool:
+        return self.detail_max_gain is not None or self.detail_max_residual is not None
 
 
 OFF = Rule(None, None)
@@ -104,3 +122,71 @@ def accepted(f: Fit, rule: Rule) -> np.ndarray:
 def accept(query_colour: bytes, candidate_colour: bytes, rule: Rule) -> bool:
     """One pair, for callers outside the vectorised search."""
     return bool(accepted(fit(lumas(query_colour), lumas(candidate_colour)[None, :]), rule)[0])
+
+
+# -- the detail grid (8 × 8) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetailFit:
+    """The same least-squares fit on the 64 detail cells, plus the worst cell's residual.
+
+    With ``gain = sqc/scc`` the residual of cell n is ``q_n − q̄ − gain·(c_n − c̄)``; times
+    ``64·scc`` it is the integer ``64·scc·q_n − scc·Σq − sqc·(64·c_n − Σc)`` (below 2⁵³, so
+    exact in JavaScript too). ``worst`` is its largest absolute value over the cells."""
+
+    sqc: np.ndarray
+    scc: np.ndarray
+    sqq: int
+    worst: np.ndarray
+
+    @property
+    def gain(self) -> np.ndarray:
+        return self.sqc / np.maximum(self.scc, 1)
+
+    @property
+    def residual(self) -> np.ndarray:
+        """The worst cell's residual in luma levels."""
+        return self.worst / np.maximum(D * self.scc, 1)
+
+
+def detail_fit(query: bytes | np.ndarray, candidates: np.ndarray) -> DetailFit:
+    """The fit of a 64-byte query detail against (M, 64) candidate details."""
+    q = np.frombuffer(query, dtype=np.uint8) if isinstance(query, bytes) else query
+    q = q.astype(np.int64)
+    c = np.atleast_2d(np.asarray(candidates)).astype(np.int64)
+    sq, sc = int(q.sum()), c.sum(axis=1)
+    sqc = D * (c @ q) - sq * sc
+    scc = D * (c * c).sum(axis=1) - sc * sc
+    residuals = (
+        D * scc[:, None] * q[None, :] - (scc * sq)[:, None] - sqc[:, None] * (D * c - sc[:, None])
+    )
+    return DetailFit(sqc, scc, D * int(q @ q) - sq * sq, np.abs(residuals).max(axis=1))
+
+
+def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
+    """Which candidates the rule's detail tests keep: the gain ``sqc/scc`` within
+    ``[1/g, g]`` (a brightness or contrast edit, not another shading) and no cell further than
+    ``detail_max_residual`` levels from the fit (no part of the drawing missing or added).
+    Compared as ``sqc ≤ g·scc``, ``g·sqc ≥ scc`` and ``worst ≤ (64·t)·scc``, in that order, as
+    in verify.js. Two flat layouts agree; a flat one against a structured one does not."""
+    keep = np.ones(f.scc.shape, dtype=bool)
+    if not rule.checks_detail:
+        return keep
+    flat_c, flat_q = f.scc < DETAIL_FLAT, f.sqq < DETAIL_FLAT
+    keep &= (f.sqc > 0) & ~flat_c & (not flat_q)
+    if rule.detail_max_gain is not None:
+        g = rule.detail_max_gain
+        sqc, scc = f.sqc.astype(np.float64), f.scc.astype(np.float64)
+        keep &= (sqc <= g * scc) & (g * sqc >= scc)
+    if rule.detail_max_residual is not None:
+        keep &= f.worst <= (D * int(rule.detail_max_residual)) * f.scc
+    return keep | (flat_c & flat_q)
+
+
+def accept_detail(query_detail: bytes, candidate_detail: bytes, rule: Rule) -> bool:
+    """One pair; a side without a detail grid (stored before it existed) is not checked."""
+    if len(query_detail) != D or len(candidate_detail) != D:
+        return True
+    fit_ = detail_fit(query_detail, np.frombuffer(candidate_detail, dtype=np.uint8)[None, :])
+    return bool(detail_accepted(fit_, rule)[0])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image
-from sqlalchemy import func, select
+from PIL import Image, ImageDraw, ImageEnhance
+from sqlalchemy import func, select, update
 
 from server import db
 from server.models import Fingerprint
@@ -140,6 +140,7 @@ def test_bucket_lookup_finds_the_work_and_the_client_matches_locally(client, art
     assert {e["work"] for e in entries} == {work["work"]["public_id"]}
     best = min(bin(int(e["hash"], 16) ^ int(query["as_is"].hash, 16)).count("1") for e in entries)
     assert best <= service.RADIUS  # the client's local match
+    assert all(len(bytes.fromhex(e["detail"])) == 64 for e in entries)  # it verifies with these
     other = client.get("/api/v1/lookup", query_string={"bucket": f"{key ^ 0xFFFF:04x}"})
     assert other.json["entries"] == []
     for bad in ("", "12345", "zzzz", "ABCD"):
@@ -179,3 +180,57 @@ def test_pictures_whose_hash_unrelated_pictures_share_are_not_matched(app, clien
     answer = match(client, encode(grey_stripes(10)))
     assert answer.status_code == 200
     assert answer.json == {"low_information": True, "candidates": []}
+
+
+def _grey(seed: int) -> Image.Image:
+    return picture(seed).convert("L").convert("RGB")
+
+
+def _hamming(a: Image.Image, b: Image.Image) -> int:
+    fa, fb = (F.query_variants(np.asarray(x.convert("RGBA")))["as_is"] for x in (a, b))
+    return (int(fa.hash, 16) ^ int(fb.hash, 16)).bit_count()
+
+
+def test_the_same_layout_in_another_shading_or_with_a_part_added_is_not_a_match(client, artist):
+    """The hash is a sign pattern and the colour grid has 4 × 4 cells, so a washed-out version
+    of a grey drawing, or the drawing with a dark patch added, passes both (checked below);
+    the 8 × 8 detail grid (docs/FINGERPRINT.md §7b) tells them apart, while a ±15 % brightness
+    and contrast edit still matches."""
+    work = publish_picture(artist, encode(_grey(50)))
+    public_id = work["work"]["public_id"]
+    faded = Image.eval(_grey(50), lambda v: 170 + v * 85 // 255)  # gain 1/3: another shading
+    assert _hamming(faded, _grey(50)) <= service.RADIUS
+    assert match(client, encode(faded)).json["candidates"] == []
+
+    edited = ImageEnhance.Contrast(ImageEnhance.Brightness(_grey(50)).enhance(0.85)).enhance(0.85)
+    found = match(client, encode(edited, "JPEG", quality=80)).json["candidates"]
+    assert [c["work"]["public_id"] for c in found] == [public_id]
+
+    other = publish_picture(artist, encode(picture(52)), title="patched")
+    patched = picture(52)
+    w, h = patched.size
+    ImageDraw.Draw(patched).rectangle((w // 2, h // 2, w // 2 + w // 8, h // 2 + h // 8), fill=0)
+    assert _hamming(patched, picture(52)) <= service.RADIUS
+    assert match(client, encode(patched)).json["candidates"] == []
+    assert (
+        match(client, encode(picture(52))).json["candidates"][0]["work"]["public_id"]
+        == (other["work"]["public_id"])
+    )
+
+
+def test_fingerprints_stored_before_the_detail_grid_are_still_matched(app, client, artist):
+    """Rows from before migration 0009 have no detail: they are verified on the colour grid
+    alone rather than dropped (the faded picture matches them, as it did then)."""
+    work = publish_picture(artist, encode(_grey(50)))
+    with db.session_scope(app) as session:
+        session.execute(update(Fingerprint).values(detail=None))
+    faded = Image.eval(_grey(50), lambda v: 170 + v * 85 // 255)
+    found = match(client, encode(faded)).json["candidates"]
+    assert [c["work"]["public_id"] for c in found] == [work["work"]["public_id"]]
+    entries = client.get(
+        "/api/v1/lookup",
+        query_string={
+            "bucket": f"{F.fingerprint(np.asarray(_grey(50).convert('RGBA'))).bucket:04x}"
+        },
+    ).json["entries"]
+    assert entries and all(e["detail"] is None for e in entries)
