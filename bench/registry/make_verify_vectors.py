@@ -6,6 +6,16 @@ and its port extension/lib/verify.js): pairs of colour grids, rules, and the Pyt
 Both test suites check the file (tests/server/test_registry_verify.py, extension/test/
 verify.test.mjs). Pairs are made from random layouts by an affine brightness change plus noise,
 with gains around the thresholds, and flat layouts; a few are exactly on a threshold.
+
+``detail_vectors`` do the same for the 8×8 detail grid (``verify.accept_detail``, verify.js
+``acceptDetail``): pairs of 64-byte details (affine edits with gains 1/2.5..2.5, noise, one cell
+changed a lot as when a part of the drawing is missing, flat and unrelated layouts, pairs
+exactly on the gain and on the residual threshold, a missing detail), each with the integer
+fit sums and the Python answer under every rule of ``detail_rules`` (each test alone, both,
+and ``service.VERIFY``, also written as ``service_rule``). Rerun after changing
+``service.VERIFY``: the extension's RULE (extension/lib/verify.js) is checked against it.
+The 4×4 ``vectors`` come first from their own seed, so they do not move when detail cases
+are added.
 """
 
 from __future__ import annotations
@@ -30,6 +40,130 @@ def grid(lumas: list[int], rng: random.Random) -> bytes:
     for y in lumas:
         out += bytes([y, rng.randrange(256), rng.randrange(256)])
     return bytes(out)
+
+
+def _rule_json(r: V.Rule) -> dict:
+    return {
+        "min_correlation": r.min_correlation,
+        "max_gain": r.max_gain,
+        "detail_max_gain": r.detail_max_gain,
+        "detail_max_residual": r.detail_max_residual,
+    }
+
+
+DETAIL_RULES = [
+    V.OFF,  # no detail test: every pair is accepted
+    V.Rule(None, None, 2.0, None),  # the gain test alone
+    V.Rule(None, None, 2.5, None),
+    V.Rule(None, None, None, 30),  # the residual test alone
+    V.Rule(None, None, None, 12),
+    V.Rule(0.8, None, 2.0, 30),  # the extension's initial RULE
+    V.Rule(None, None, 1.3, 45),
+]
+
+
+def _clip(x: float) -> int:
+    return max(0, min(255, round(x)))
+
+
+def _layout(rng: random.Random) -> list[int]:
+    """A drawing-like 8×8 layout: a background, a few darker or lighter blobs, some texture."""
+    bg = rng.randrange(120, 256)
+    cells = [bg + rng.randrange(-6, 7) for _ in range(64)]
+    for _ in range(rng.randrange(2, 6)):
+        r0, c0 = rng.randrange(8), rng.randrange(8)
+        h, w, level = rng.randrange(1, 4), rng.randrange(1, 4), rng.randrange(0, 200)
+        for r in range(r0, min(8, r0 + h)):
+            for c in range(c0, min(8, c0 + w)):
+                cells[r * 8 + c] = level + rng.randrange(-10, 11)
+    return [_clip(y) for y in cells]
+
+
+def detail_pairs() -> list[tuple[str, bytes, bytes]]:
+    """(kind, query, candidate): the query is the picture looked up, the candidate the
+    registered one, so the fitted gain is query / candidate."""
+    rng = random.Random(64)
+    pairs: list[tuple[str, bytes, bytes]] = []
+    for k in range(60):
+        cand = _layout(rng)
+        gain = rng.choice([0.4, 0.5, 0.6, 0.77, 0.9, 1.0, 1.1, 1.3, 1.5, 2.0, 2.2, 2.5])
+        noise = rng.choice([0, 0, 3, 10, 25])
+        mean = sum(cand) / 64
+        offset = rng.uniform(-30, 30)
+        if gain > 1:  # a contrast increase of the candidate, by lowering the candidate's
+            query = [_clip(y + offset + rng.uniform(-noise, noise)) for y in cand]  # (no clipping)
+            cand = [_clip((y - mean) / gain + mean) for y in cand]
+        else:
+            query = [
+                _clip(gain * (y - mean) + mean + offset + rng.uniform(-noise, noise)) for y in cand
+            ]
+        kind = f"affine gain={gain:g} noise={noise}"
+        if k % 6 == 5:  # one cell changed a lot: a part of the drawing missing or added
+            n = rng.randrange(64)
+            query[n] = 255 if query[n] < 128 else 0
+            kind = "one cell changed"
+        pairs.append((kind, bytes(query), bytes(cand)))
+    flat = bytes(200 + rng.randrange(3) for _ in range(64))
+    other_flat = bytes(90 + rng.randrange(2) for _ in range(64))
+    drawing = bytes(_layout(rng))
+    pairs += [
+        ("both flat", flat, other_flat),
+        ("flat query", flat, drawing),
+        ("flat candidate", drawing, flat),
+        ("inverted", bytes(255 - y for y in drawing), drawing),
+        ("unrelated", bytes(_layout(rng)), drawing),
+        ("reversed", drawing[::-1], drawing),
+    ]
+    # exactly on the gain thresholds: query = 2·candidate − 60, 2.5·candidate − 60, candidate/2
+    cand = [60 + (7 * n) % 64 for n in range(64)]
+    pairs.append(("gain exactly 2", bytes(2 * c - 60 for c in cand), bytes(cand)))
+    even = [40 + 2 * ((5 * n) % 31) for n in range(64)]
+    pairs.append(("gain exactly 2.5", bytes(5 * c // 2 - 60 for c in even), bytes(even)))
+    pairs.append(("gain exactly 1/2", bytes(c // 2 for c in even), bytes(even)))
+    pairs.append(("gain exactly 1/2.5", bytes(even), bytes(5 * c // 2 - 60 for c in even)))
+    # exactly on the residual threshold: cells 0 and 1 have the same candidate value, so
+    # ±d on them leaves the fit (gain 1, offset 0) alone and the worst residual is exactly d
+    base = [100 + (11 * n) % 90 for n in range(64)]
+    base[1] = base[0]
+    for d in (12, 13, 29, 30, 31):
+        q = list(base)
+        q[0], q[1] = q[0] + d, q[1] - d
+        pairs.append((f"residual exactly {d}", bytes(q), bytes(base)))
+    # a side without a detail grid (a row stored before it): not checked
+    pairs.append(("no query detail", b"", drawing))
+    pairs.append(("no candidate detail", drawing, b""))
+    return pairs
+
+
+def detail_vectors() -> list[dict]:
+    out = []
+    for kind, q, c in detail_pairs():
+        fit = None
+        if len(q) == V.D and len(c) == V.D:
+            f = V.detail_fit(q, [list(c)])
+            fit = {
+                "sqc": int(f.sqc[0]),
+                "scc": int(f.scc[0]),
+                "sqq": int(f.sqq),
+                "worst": int(f.worst[0]),
+            }
+        out.append(
+            {
+                "kind": kind,
+                "query": q.hex(),
+                "candidate": c.hex(),
+                "fit": fit,
+                "accepted": [V.accept_detail(q, c, r) for r in _detail_rules()],
+            }
+        )
+    return out
+
+
+def _detail_rules() -> list[V.Rule]:
+    rules = list(DETAIL_RULES)
+    if service.VERIFY not in rules:
+        rules.append(service.VERIFY)
+    return rules
 
 
 def main() -> None:
@@ -63,9 +197,19 @@ def main() -> None:
         for a, b in pairs
         for r in RULES
     ]
-    OUT.write_text(json.dumps({"version": 1, "vectors": vectors}, indent=0) + "\n")
+    details = detail_vectors()
+    doc = {
+        "version": 1,
+        "vectors": vectors,
+        "service_rule": _rule_json(service.VERIFY),
+        "detail_rules": [_rule_json(r) for r in _detail_rules()],
+        "detail_vectors": details,
+    }
+    OUT.write_text(json.dumps(doc, indent=0) + "\n")
     kept = sum(v["accepted"] for v in vectors)
+    answers = [a for v in details for a in v["accepted"]]
     print(f"{len(vectors)} vectors ({kept} accepted) written to {OUT}")
+    print(f"{len(details)} detail pairs × {len(_detail_rules())} rules ({sum(answers)} accepted)")
 
 
 if __name__ == "__main__":

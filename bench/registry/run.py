@@ -380,10 +380,10 @@ def answer_hits(table: Table, variants: dict, radius: int, privacy: str | None =
     """Every hit of every query variant (None: no hit, or a low-information query)."""
     parts = []
     as_is = variants.get("as_is")
-    if as_is is None or not S.informative(as_is["hash"], as_is["quality"]):
+    if as_is is None or not S.informative(as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY):
         return None  # low information: the service answers with no candidates
     for name, q in variants.items():
-        if not S.informative(q["hash"], q["quality"]):
+        if not S.informative(q["hash"], q["quality"], S.QUERY_MIN_QUALITY):
             continue
         restrict = None
         if privacy is not None:
@@ -426,15 +426,27 @@ def main() -> None:
     parser.add_argument("--save", help="pickle the fingerprinted data here (re-evaluate later)")
     parser.add_argument("--load", help="evaluate pickled data from --save (no fingerprinting)")
     parser.add_argument("--out", help="results file (default results.json / results-quick.json)")
+    parser.add_argument(
+        "--query-quality",
+        type=int,
+        help="evaluate with this query-side quality threshold instead of the service's",
+    )
     args = parser.parse_args()
     if args.quick:
         args.corpus, args.distractors, args.recolour, args.sizes = 150, 10_000, 30, "100000,1000000"
         args.negatives = 100
     started = time.time()
+    if args.query_quality is not None:
+        S.QUERY_MIN_QUALITY = args.query_quality
     files = ensure_corpus()
     rng = random.Random(8)
     rng.shuffle(files)
-    results: dict = {"config": vars(args), "radius": S.RADIUS, "colour_reject": S.COLOUR_REJECT}
+    results: dict = {
+        "config": vars(args),
+        "radius": S.RADIUS,
+        "colour_reject": S.COLOUR_REJECT,
+        "query_min_quality": S.QUERY_MIN_QUALITY,
+    }
     if args.load:
         with open(args.load, "rb") as fh:
             data = pickle.load(fh)

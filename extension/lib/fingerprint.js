@@ -9,7 +9,8 @@
 // `node --test tests/vectors/` and, on the variants, by extension/test/fingerprint.test.mjs.
 //
 // In memory a fingerprint is {hash: 64 hex digits, colour: 96 hex digits, bucket: number
-// 0..65535, quality, width, height}; `bucketHex` gives the bucket's wire form (4 hex digits).
+// 0..65535, quality, width, height, detail: 128 hex digits (the 8 × 8 detail grid, §7b)};
+// `bucketHex` gives the bucket's wire form (4 hex digits).
 // Whether a fingerprint is matchable (quality ≥ MIN_QUALITY) is `isMatchable`, not a field.
 //
 // Speed: the horizontal box pass, which touches every pixel, is done in integers. Its float64
@@ -372,6 +373,37 @@ export function colourGrid(rgb64) {
   return out;
 }
 
+export const DETAIL = 8; // the detail grid is DETAIL × DETAIL cells (docs §7b)
+
+/**
+ * The 8 × 8 cell lumas (docs §7b), 64 bytes row-major: the brightness layout at a resolution
+ * where a drawing's details show, for verifying a match (lib/verify.js acceptDetail). Each
+ * cell's channel sums run over the cell's rows i, then its columns j, from 0.0, as in Python
+ * (float64 sums are order-dependent; this order is the specification's).
+ */
+export function detailGrid(rgb64) {
+  const side = SIZE / DETAIL;
+  const out = new Uint8Array(DETAIL * DETAIL);
+  for (let R = 0; R < DETAIL; R++) {
+    for (let C = 0; C < DETAIL; C++) {
+      let r = 0.0;
+      let g = 0.0;
+      let b = 0.0;
+      for (let i = 0; i < side; i++) {
+        let p = ((R * side + i) * SIZE + C * side) * 3;
+        for (let j = 0; j < side; j++, p += 3) {
+          r += rgb64[p];
+          g += rgb64[p + 1];
+          b += rgb64[p + 2];
+        }
+      }
+      const n = side * side;
+      out[R * DETAIL + C] = toByte((299.0 * (r / n) + 587.0 * (g / n) + 114.0 * (b / n)) / 1000.0);
+    }
+  }
+  return out;
+}
+
 export function bucketOf(colour) {
   const y = [];
   for (let n = 0; n < 16; n++) y.push(colour[n * 3]);
@@ -433,6 +465,7 @@ function finish(rgb64, w, h) {
     quality: quality(y64),
     width: w,
     height: h,
+    detail: toHex(detailGrid(rgb64)),
   };
 }
 

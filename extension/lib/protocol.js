@@ -6,17 +6,19 @@
 //      picture, margins included) and `deframed` (a screenshot frame removed);
 //   2. it sends only the 16-bit `bucket` of the as-is fingerprint (4 hex digits) — one lookup
 //      per picture, whatever its variants (the default single mode of docs/PRIVACY.md);
-//   3. the server answers with every registered (hash, colour, work) in that bucket and in its
-//      mirror bucket;
+//   3. the server answers with every registered (hash, colour, work, detail) in that bucket and
+//      in its mirror bucket (`detail` is null or absent for rows stored before the detail grid);
 //   4. the client matches every variant locally against those entries, like the server's
 //      match() does with all query variants, with the server's own rule (server/registry/service.py):
 //      Hamming distance ≤ RADIUS on 256 bits, colour distance ≤ COLOUR_REJECT, the brightness
-//      layout verified (lib/verify.js, the port of server/registry/verify.py), best per work
-//      by cost = distance + colour distance / 8.
+//      layout verified (lib/verify.js, the port of server/registry/verify.py: the 4×4 cell
+//      lumas, then, when both the variant and the entry carry a 64-byte detail grid, the 8×8
+//      detail test acceptDetail; an entry without one is not held to it), best per work by
+//      cost = distance + colour distance / 8.
 // Only images whose as-is fingerprint is matchable (quality ≥ MIN_QUALITY) are looked up, so a
 // flat or tiny image costs no request at all.
 import { bucketHex, colourDistance, fromHex, hamming, isMatchable } from './fingerprint.js';
-import { accept, RULE } from './verify.js';
+import { accept, acceptDetail, RULE } from './verify.js';
 
 export const RADIUS = 31; // the server's radius (server/registry/service.py)
 export const COLOUR_REJECT = 320;
@@ -33,6 +35,11 @@ export function lookupUrl(registry, key) {
   return `${registry.replace(/\/+$/, '')}/api/v1/lookup?bucket=${encodeURIComponent(key)}`;
 }
 
+const DETAIL_HEX = /^[0-9a-f]{128}$/i;
+
+/** The 64 detail bytes of a fingerprint or entry, or null when it has none (an old row). */
+const detailOf = (x) => (typeof x.detail === 'string' && DETAIL_HEX.test(x.detail) ? fromHex(x.detail) : null);
+
 export const score = (cost) => {
   const worst = RADIUS + COLOUR_REJECT * COLOUR_WEIGHT;
   return Math.round(Math.max(0, 1 - cost / worst) * 10000) / 10000;
@@ -47,6 +54,7 @@ export function matchEntries(variants, entries, rule = RULE) {
   const best = new Map();
   for (const [variant, fp] of Object.entries(variants || {})) {
     const colour = fromHex(fp.colour);
+    const detail = detailOf(fp);
     for (const e of entries || []) {
       if (typeof e.hash !== 'string' || e.hash.length !== 64 || typeof e.work !== 'string') continue;
       const distance = hamming(fp.hash, e.hash);
@@ -54,6 +62,8 @@ export function matchEntries(variants, entries, rule = RULE) {
       const cdist = colourDistance(colour, fromHex(e.colour));
       if (cdist > COLOUR_REJECT) continue;
       if (!accept(colour, fromHex(e.colour), rule)) continue;
+      const entryDetail = detail && detailOf(e);
+      if (entryDetail && !acceptDetail(detail, entryDetail, rule)) continue;
       const cost = distance + cdist * COLOUR_WEIGHT;
       const prev = best.get(e.work);
       if (!prev || cost < prev.cost) {

@@ -6,12 +6,23 @@
 // gain · candidate + offset. Everything is computed on integer sums below 2^53
 // (sqc = 16·Σqc − Σq·Σc, likewise scc and sqq) and compared in the same order as Python, so the
 // two give the same answer bit for bit (shared vectors: extension/test/fixtures/verify_vectors.json).
+//
+// The 8 × 8 detail grid (fingerprint.js detailGrid, docs/FINGERPRINT.md §7b) gets the same fit
+// on its 64 cells plus the worst cell's residual (detailFit, detailAccepted, acceptDetail): a
+// gain far from 1 is another shading, a large residual a part of the drawing missing or added.
 
 export const N = 16;
 export const FLAT = N * 64; // Σ(y − ȳ)² < 64: a layout with no information
 
-/** The service's rule (server/registry/service.py VERIFY); null switches a test off. */
-export const RULE = Object.freeze({ minCorrelation: 0.8, maxGain: null });
+export const D = 64; // detail cells (8 × 8)
+export const DETAIL_FLAT = D * 64; // the same "standard deviation under 2 levels"
+
+/**
+ * The service's rule (server/registry/service.py VERIFY); null switches a test off. The one
+ * place the client's thresholds live: tests/server/test_registry_verify.py checks it against
+ * service.VERIFY. detailMaxResidual is an integer (luma levels).
+ */
+export const RULE = Object.freeze({ minCorrelation: 0.8, maxGain: null, detailMaxGain: 2.0, detailMaxResidual: 30 });
 
 export function lumas(colour) {
   const y = new Array(N);
@@ -49,4 +60,59 @@ export function accepted(f, rule = RULE) {
 /** One pair of 48-byte colour grids. */
 export function accept(queryColour, candidateColour, rule = RULE) {
   return accepted(fit(lumas(queryColour), lumas(candidateColour)), rule);
+}
+
+// -- the detail grid (8 × 8) -----------------------------------------------------------------
+
+/**
+ * Integer sums of the fit query ≈ gain · candidate + offset over the 64 detail cells, and
+ * `worst`, the largest |64·scc·q_n − scc·Σq − sqc·(64·c_n − Σc)| (the worst cell's residual
+ * times 64·scc). Every value is an integer below 2^53, so exact as a JavaScript number.
+ */
+export function detailFit(query, candidate) {
+  let sq = 0, sc = 0, qc = 0, cc = 0, qq = 0;
+  for (let n = 0; n < D; n++) {
+    sq += query[n];
+    sc += candidate[n];
+    qc += query[n] * candidate[n];
+    cc += candidate[n] * candidate[n];
+    qq += query[n] * query[n];
+  }
+  const sqc = D * qc - sq * sc;
+  const scc = D * cc - sc * sc;
+  let worst = 0;
+  for (let n = 0; n < D; n++) {
+    const r = Math.abs(D * scc * query[n] - scc * sq - sqc * (D * candidate[n] - sc));
+    if (r > worst) worst = r;
+  }
+  return { sqc, scc, sqq: D * qq - sq * sq, worst };
+}
+
+/**
+ * Does the rule's detail test keep this candidate? Same tests, same order as
+ * verify.detail_accepted(): both flat → yes; one flat, or a non-positive fit → no; then
+ * sqc ≤ g·scc and g·sqc ≥ scc (float64), then worst ≤ (64·t)·scc (integers).
+ */
+export function detailAccepted(f, rule = RULE) {
+  const g = rule.detailMaxGain;
+  const t = rule.detailMaxResidual;
+  if (g == null && t == null) return true;
+  const flatC = f.scc < DETAIL_FLAT;
+  const flatQ = f.sqq < DETAIL_FLAT;
+  if (flatC && flatQ) return true;
+  if (flatC || flatQ || !(f.sqc > 0)) return false;
+  if (g != null && !(f.sqc <= g * f.scc && g * f.sqc >= f.scc)) return false;
+  if (t != null && !(f.worst <= D * Math.trunc(t) * f.scc)) return false;
+  return true;
+}
+
+/**
+ * One pair of 64-byte detail grids. A side without one (an entry stored before the detail grid
+ * existed, or an empty/odd-length value) is not checked: true, as verify.accept_detail().
+ */
+export function acceptDetail(queryDetail, candidateDetail, rule = RULE) {
+  if (!queryDetail || !candidateDetail || queryDetail.length !== D || candidateDetail.length !== D) {
+    return true;
+  }
+  return detailAccepted(detailFit(queryDetail, candidateDetail), rule);
 }

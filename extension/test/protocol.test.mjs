@@ -52,3 +52,28 @@ test('only the as_is bucket is sent, whatever the other variants', () => {
   assert.equal(bucketKey(variants), '1234');
   assert.equal(bucketKey({ ...variants, as_is: fp(H0, GREY, 0x1234, 10) }), null); // not matchable: no request at all
 });
+
+test('the detail grid is verified when both sides carry one, and an old entry without it is kept', () => {
+  // a drawing's 8 × 8 detail grid and the same layout with one part missing (80 levels lighter)
+  const drawn = Array.from({ length: 64 }, (_, n) => (n % 5 === 0 || n % 7 === 3 ? 70 : 190));
+  const missing = [...drawn];
+  missing[0] += 80;
+  const hex = (values) => values.map((v) => v.toString(16).padStart(2, '0')).join('');
+  const q = { as_is: { ...fp(H0, GREY), detail: hex(drawn) } };
+  const entries = [
+    { hash: flip(H0, 2), colour: GREY, work: 'missing-part', detail: hex(missing) },
+    { hash: flip(H0, 4), colour: GREY, work: 'same', detail: hex(drawn.map((y) => y - 20)) },
+    { hash: flip(H0, 6), colour: GREY, work: 'old-row', detail: null },
+    { hash: flip(H0, 8), colour: GREY, work: 'older-row' },
+  ];
+  const rule = { minCorrelation: null, maxGain: null, detailMaxGain: 2.0, detailMaxResidual: 30 };
+  const found = matchEntries(q, entries, rule).map((m) => m.work);
+  assert.deepEqual(found, ['same', 'old-row', 'older-row']);
+  // the default rule (the service's) checks the detail too
+  assert.deepEqual(matchEntries(q, entries).map((m) => m.work), ['same', 'old-row', 'older-row']);
+  // without the test, or without a detail on the query side, the entry is kept
+  const off = { ...rule, detailMaxGain: null, detailMaxResidual: null };
+  assert.deepEqual(matchEntries(q, entries, off).map((m) => m.work), ['missing-part', 'same', 'old-row', 'older-row']);
+  const noDetail = { as_is: fp(H0, GREY) };
+  assert.equal(matchEntries(noDetail, entries, rule).length, 4);
+});

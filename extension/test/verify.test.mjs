@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { accept, RULE } from '../lib/verify.js';
+import { accept, acceptDetail, detailAccepted, detailFit, RULE } from '../lib/verify.js';
 import { fromHex } from '../lib/fingerprint.js';
 import { matchEntries } from '../lib/protocol.js';
 
@@ -30,4 +30,95 @@ test('local matching applies the verification: same hash, other brightness layou
   assert.equal(matchEntries(q, entries, off).length, 1); // the colour stage alone lets it through
   assert.equal(matchEntries(q, [{ hash, colour: dark, work: 'same' }], strict).length, 1);
   assert.ok(Object.isFrozen(RULE));
+});
+
+// -- the detail grid (8 × 8) -----------------------------------------------------------------
+
+const jsRule = (r) => ({
+  minCorrelation: r.min_correlation,
+  maxGain: r.max_gain,
+  detailMaxGain: r.detail_max_gain,
+  detailMaxResidual: r.detail_max_residual,
+});
+
+test('the detail verification answers as the server does (shared vectors, fit sums included)', () => {
+  const rules = VECTORS.detail_rules.map(jsRule);
+  assert.ok(VECTORS.detail_vectors.length >= 60);
+  const answers = new Set(VECTORS.detail_vectors.flatMap((v) => v.accepted));
+  assert.deepEqual([...answers].sort(), [false, true]);
+  for (const v of VECTORS.detail_vectors) {
+    const q = fromHex(v.query);
+    const c = fromHex(v.candidate);
+    if (v.fit) assert.deepEqual(detailFit(q, c), v.fit, v.kind);
+    assert.deepEqual(rules.map((r) => acceptDetail(q, c, r)), v.accepted, `${v.kind} ${v.query} ${v.candidate}`);
+  }
+});
+
+test("the extension's RULE is the service's (service.VERIFY, written into the vectors)", (t) => {
+  const service = jsRule(VECTORS.service_rule);
+  assert.equal(RULE.minCorrelation, service.minCorrelation);
+  assert.equal(RULE.maxGain, service.maxGain);
+  if (service.detailMaxGain == null && service.detailMaxResidual == null) {
+    t.skip('service.VERIFY has no detail test yet (set from the benchmark)');
+    return;
+  }
+  assert.equal(RULE.detailMaxGain, service.detailMaxGain);
+  assert.equal(RULE.detailMaxResidual, service.detailMaxResidual);
+});
+
+// a drawing's detail grid: mid-grey lines and patches on a light ground (as in
+// tests/server/test_registry_verify.py)
+const DRAWN = [
+  190, 190, 70, 190, 190, 190, 190, 190,
+  190, 80, 70, 190, 150, 150, 190, 190,
+  190, 70, 190, 190, 150, 150, 190, 100,
+  190, 70, 190, 120, 190, 190, 190, 100,
+  170, 70, 190, 120, 190, 90, 90, 100,
+  170, 170, 70, 70, 70, 90, 190, 190,
+  190, 190, 190, 190, 70, 190, 190, 160,
+  190, 190, 190, 190, 70, 190, 160, 160,
+];
+const BOTH = { minCorrelation: null, maxGain: null, detailMaxGain: 2.0, detailMaxResidual: 30 };
+const GAIN_ONLY = { ...BOTH, detailMaxResidual: null };
+const RESIDUAL_ONLY = { ...BOTH, detailMaxGain: null };
+const bytes = (values) => Uint8Array.from(values, (v) => Math.min(255, Math.max(0, Math.round(v))));
+
+test('a brightness and contrast edit (gain 1.3) passes the detail test', () => {
+  const mean = DRAWN.reduce((a, b) => a + b, 0) / 64;
+  const edited = bytes(DRAWN.map((y) => 1.3 * (y - mean) + mean - 12));
+  const f = detailFit(edited, bytes(DRAWN));
+  assert.ok(Math.abs(f.sqc / f.scc - 1.3) < 0.01 && f.worst / (64 * f.scc) < 1);
+  assert.equal(acceptDetail(edited, bytes(DRAWN), BOTH), true);
+});
+
+test('a grey drawing against the same one in black (gain 0.25) fails the gain test', () => {
+  const black = bytes(DRAWN.map((y) => (y < 128 ? 0 : 255)));
+  const grey = bytes(DRAWN.map((y) => (y < 128 ? 192 : 255)));
+  const f = detailFit(grey, black);
+  assert.equal(f.worst, 0); // the same layout exactly: only the strength differs
+  assert.ok(Math.abs(f.sqc / f.scc - 63 / 255) < 1e-9);
+  assert.equal(acceptDetail(grey, black, BOTH), false);
+  assert.equal(acceptDetail(grey, black, GAIN_ONLY), false);
+  assert.equal(acceptDetail(grey, black, RESIDUAL_ONLY), true);
+  assert.equal(acceptDetail(grey, black, { ...GAIN_ONLY, detailMaxGain: 4.5 }), true);
+});
+
+test('the same layout with one cell changed by 80 levels fails the residual test', () => {
+  const missing = [...DRAWN];
+  missing[2 * 8 + 1] += 80; // a dark part of the drawing missing
+  const f = detailFit(bytes(missing), bytes(DRAWN));
+  assert.ok(f.worst / (64 * f.scc) > 60);
+  assert.equal(acceptDetail(bytes(missing), bytes(DRAWN), BOTH), false);
+  assert.equal(acceptDetail(bytes(missing), bytes(DRAWN), RESIDUAL_ONLY), false);
+  assert.equal(acceptDetail(bytes(missing), bytes(DRAWN), GAIN_ONLY), true);
+});
+
+test('a missing detail is not checked, and a rule without detail tests checks none', () => {
+  const inverted = bytes(DRAWN.map((y) => 255 - y));
+  assert.equal(acceptDetail(inverted, bytes(DRAWN), BOTH), false);
+  assert.equal(acceptDetail(new Uint8Array(0), bytes(DRAWN), BOTH), true);
+  assert.equal(acceptDetail(inverted, new Uint8Array(0), BOTH), true);
+  assert.equal(acceptDetail(inverted, null, BOTH), true);
+  assert.equal(acceptDetail(inverted, bytes(DRAWN), { minCorrelation: 0.8, maxGain: null }), true);
+  assert.equal(detailAccepted(detailFit(inverted, bytes(DRAWN)), { detailMaxGain: null, detailMaxResidual: null }), true);
 });

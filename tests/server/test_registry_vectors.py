@@ -53,10 +53,30 @@ def test_vector(case):
             "width": fp.width,
             "height": fp.height,
             "matchable": F.is_matchable(fp),
+            "detail": fp.detail.hex(),
         }
         for name, fp in F.query_variants(rgba).items()
     }
     assert got == want["variants"]
+
+
+def test_every_vector_fingerprint_has_a_detail_grid():
+    """Fields may be added to the vectors within a VERSION (tests/vectors/generate.py); the
+    detail grid (docs §7b) is in every variant, so the JavaScript port is checked on it."""
+    variants = [fp for c in CASES for fp in c["expected"]["variants"].values()]
+    assert len(variants) >= 20
+    assert all(len(bytes.fromhex(fp["detail"])) == F.DETAIL * F.DETAIL for fp in variants)
+
+
+def test_detail_grid_is_the_luma_of_each_cell_mean():
+    rgb64 = np.zeros((64, 64, 3), dtype=np.float64)
+    rgb64[:8, 8:16] = (255.0, 0.0, 0.0)  # cell (0, 1): pure red, luma 76.245 → 76
+    rgb64[56:, 56:, 1] = 100.0  # cell (7, 7): green 100, luma 58.7 → 59
+    rgb64[8:16, :8, 2] = np.arange(64).reshape(8, 8) * 4.0  # cell (1, 0): blue mean 126
+    grid = np.frombuffer(F.detail_grid(rgb64), dtype=np.uint8).reshape(8, 8)
+    want = np.zeros((8, 8), dtype=np.uint8)
+    want[0, 1], want[7, 7], want[1, 0] = 76, 59, 14  # 114 · 126 / 1000 = 14.364
+    assert (grid == want).all()
 
 
 def test_low_information_pictures_have_no_fingerprint():

@@ -2,9 +2,12 @@
 
     .venv/bin/python tests/vectors/generate.py
 
-Only run this when the algorithm's version changes (server/registry/fingerprint.py VERSION):
-the file is the contract with the browser extension's JavaScript port, which must produce the
-same expected values from the same RGBA pixels (docs/FINGERPRINT.md).
+The file is the contract with the browser extension's JavaScript port, which must produce the
+same expected values from the same RGBA pixels (docs/FINGERPRINT.md). Regenerate it when the
+algorithm's version changes (server/registry/fingerprint.py VERSION) or when a field is added
+to the fingerprint (as ``detail`` was): fields may be added, but within one VERSION the values
+already in the file must not change. Check that with ``git diff`` after regenerating: only
+the new keys may appear.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def expected(rgba: np.ndarray) -> dict:
             "width": fp.width,
             "height": fp.height,
             "matchable": F.is_matchable(fp),
+            "detail": fp.detail.hex(),
         }
     return result
 
