@@ -680,11 +680,18 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
         for r in recolours
         for w in r["works"]
     ]
-    registered_thumbs = [c["thumb"] for c in matchable] + recolour_thumbs + distractor_thumbs
+    # The distractors register each picture turned by 90° too (work_distractors): a negative
+    # that is one of those turned pictures (a sibling file pointing the other way: arrows,
+    # frame corners) is the same drawing as a registered picture as well.
+    turned_thumbs = [similar.turned(t) for t in distractor_thumbs]
+    turned_labels = [f"{source} turned 90 deg" for source in distractor_sources]
+    registered_thumbs = (
+        [c["thumb"] for c in matchable] + recolour_thumbs + distractor_thumbs + turned_thumbs
+    )
     duplicate_of = similar.near_duplicates(
         [n["thumb"] for _, n in negatives],
         registered_thumbs,
-        [c["path"] for c in matchable] + recolour_labels + distractor_sources,
+        [c["path"] for c in matchable] + recolour_labels + distractor_sources + turned_labels,
     )
     kinds = [f"ours_r{r}" for r in RADII] + ["dhash_r3", "pdq_r31"]
     neg = {"raw": dict.fromkeys(kinds, 0), "deduplicated": dict.fromkeys(kinds, 0)}

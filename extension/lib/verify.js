@@ -22,7 +22,7 @@ export const DETAIL_FLAT = D * 64; // the same "standard deviation under 2 level
  * place the client's thresholds live: tests/server/test_registry_verify.py checks it against
  * service.VERIFY. detailMaxResidual is an integer (luma levels).
  */
-export const RULE = Object.freeze({ minCorrelation: 0.8, maxGain: null, detailMaxGain: 2.0, detailMaxResidual: 30 });
+export const RULE = Object.freeze({ minCorrelation: 0.8, maxGain: null, detailMaxGain: 2.0, detailMaxResidual: 60 });
 
 export function lumas(colour) {
   const y = new Array(N);
