@@ -202,6 +202,11 @@ def main() -> None:
         "version": 1,
         "vectors": vectors,
         "service_rule": _rule_json(service.VERIFY),
+        # which query fingerprints are matched at all (extension/lib/protocol.js)
+        "service_query": {
+            "min_quality": service.QUERY_MIN_QUALITY,
+            "degenerate": [[f"{p:064x}", r] for p, r in service.DEGENERATE_PATTERNS.items()],
+        },
         "detail_rules": [_rule_json(r) for r in _detail_rules()],
         "detail_vectors": details,
     }

@@ -15,19 +15,34 @@
 //      lumas, then, when both the variant and the entry carry a 64-byte detail grid, the 8×8
 //      detail test acceptDetail; an entry without one is not held to it), best per work by
 //      cost = distance + colour distance / 8.
-// Only images whose as-is fingerprint is matchable (quality ≥ MIN_QUALITY) are looked up, so a
-// flat or tiny image costs no request at all.
-import { bucketHex, colourDistance, fromHex, hamming, isMatchable } from './fingerprint.js';
+// Only images whose as-is fingerprint is informative (quality ≥ QUERY_MIN_QUALITY, a hash away
+// from the degenerate ones unrelated pictures share) are looked up, so a flat or tiny image
+// costs no request at all; a variant that is not informative is not matched (as the server).
+import { bucketHex, colourDistance, fromHex, hamming } from './fingerprint.js';
 import { accept, acceptDetail, RULE } from './verify.js';
 
 export const RADIUS = 31; // the server's radius (server/registry/service.py)
 export const COLOUR_REJECT = 320;
 export const COLOUR_WEIGHT = 1 / 8;
+// The server's query rules (server/registry/service.py QUERY_MIN_QUALITY, DEGENERATE_PATTERNS;
+// checked against extension/test/fixtures/verify_vectors.json `service_query`).
+export const QUERY_MIN_QUALITY = 35;
+export const DEGENERATE = Object.freeze([
+  ['5'.repeat(64), 40],
+  ['a'.repeat(64), 40],
+  ['0'.repeat(64), 16],
+]);
 
-/** The bucket to ask for, as the endpoint wants it, or null when the image is not matchable. */
+/** May this query fingerprint be matched? Enough gradient, and not a degenerate hash. */
+export function informative(fp) {
+  if (!fp || typeof fp.hash !== 'string' || !(fp.quality >= QUERY_MIN_QUALITY)) return false;
+  return DEGENERATE.every(([pattern, radius]) => hamming(fp.hash, pattern) > radius);
+}
+
+/** The bucket to ask for, as the endpoint wants it, or null when the image is not informative. */
 export function bucketKey(variants) {
   const fp = variants && variants.as_is;
-  if (!fp || !isMatchable(fp)) return null;
+  if (!informative(fp)) return null;
   return bucketHex(fp.bucket);
 }
 
@@ -52,7 +67,9 @@ export const score = (cost) => {
  */
 export function matchEntries(variants, entries, rule = RULE) {
   const best = new Map();
+  if (!informative(variants && variants.as_is)) return [];
   for (const [variant, fp] of Object.entries(variants || {})) {
+    if (!informative(fp)) continue; // e.g. the frame of a screenshot around a symmetric picture
     const colour = fromHex(fp.colour);
     const detail = detailOf(fp);
     for (const e of entries || []) {

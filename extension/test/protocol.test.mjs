@@ -1,10 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketKey, lookupUrl, matchEntries, RADIUS } from '../lib/protocol.js';
+import { bucketKey, DEGENERATE, informative, lookupUrl, matchEntries, QUERY_MIN_QUALITY, RADIUS } from '../lib/protocol.js';
 import { hamming, mirrorBucket } from '../lib/fingerprint.js';
 
 const fp = (hash, colour, bucket = 0xbeef, quality = 80) => ({ hash, colour, bucket, quality });
-const H0 = '0'.repeat(64);
+const H0 = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'.repeat(2); // an ordinary hash (none of DEGENERATE)
 const flip = (hex, n) => {
   // flip the first n bits
   const bits = [...hex].map((h) => parseInt(h, 16).toString(2).padStart(4, '0')).join('').split('');
@@ -15,7 +15,8 @@ const GREY = '808080'.repeat(16);
 
 test('only the 16-bit bucket of a matchable image is sent', () => {
   assert.equal(bucketKey({ as_is: fp(H0, GREY, 0x00ab) }), '00ab');
-  assert.equal(bucketKey({ as_is: fp(H0, GREY, 0x00ab, 49) }), null); // low quality: no request
+  assert.equal(bucketKey({ as_is: fp(H0, GREY, 0x00ab, QUERY_MIN_QUALITY) }), '00ab');
+  assert.equal(bucketKey({ as_is: fp(H0, GREY, 0x00ab, QUERY_MIN_QUALITY - 1) }), null); // low quality: no request
   assert.equal(bucketKey({}), null);
   assert.equal(lookupUrl('http://r.example/', '00ab'), 'http://r.example/api/v1/lookup?bucket=00ab');
 });
@@ -76,4 +77,21 @@ test('the detail grid is verified when both sides carry one, and an old entry wi
   assert.deepEqual(matchEntries(q, entries, off).map((m) => m.work), ['missing-part', 'same', 'old-row', 'older-row']);
   const noDetail = { as_is: fp(H0, GREY) };
   assert.equal(matchEntries(noDetail, entries, rule).length, 4);
+});
+
+test('degenerate hashes are neither looked up nor matched, as on the server', () => {
+  for (const [pattern, radius] of DEGENERATE) {
+    assert.equal(informative(fp(pattern, GREY)), false);
+    assert.equal(informative(fp(flip(pattern, radius), GREY)), false); // within its radius
+    assert.equal(informative(fp(flip(pattern, radius + 1), GREY)), true);
+  }
+  const zero = '0'.repeat(64);
+  assert.equal(bucketKey({ as_is: fp(zero, GREY, 0x00ab) }), null);
+  const entries = [{ hash: flip(zero, 20), colour: GREY, work: 'stripes' }];
+  assert.deepEqual(matchEntries({ as_is: fp(zero, GREY) }, entries), []);
+  // an informative as-is picture whose mirrored variant is degenerate: that variant is skipped
+  const found = matchEntries({ as_is: fp(H0, GREY), mirrored: fp(zero, GREY) }, entries);
+  assert.deepEqual(found, []);
+  const plain = matchEntries({ as_is: fp(H0, GREY), deframed: fp(flip(zero, 17), GREY) }, entries);
+  assert.deepEqual(plain.map((m) => [m.work, m.variant]), [['stripes', 'deframed']]);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { accept, acceptDetail, detailAccepted, detailFit, RULE } from '../lib/verify.js';
 import { fromHex } from '../lib/fingerprint.js';
-import { matchEntries } from '../lib/protocol.js';
+import { DEGENERATE, matchEntries, QUERY_MIN_QUALITY } from '../lib/protocol.js';
 
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/verify_vectors.json', import.meta.url)));
 
@@ -18,7 +18,7 @@ test('the brightness-layout verification answers as the server does (shared vect
 });
 
 test('local matching applies the verification: same hash, other brightness layout, no match', () => {
-  const hash = '0'.repeat(64);
+  const hash = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'.repeat(2); // an ordinary (not degenerate) hash
   // a dark drawing on white versus the same cells with its brightness layout reversed
   const dark = Array.from({ length: 16 }, (_, n) => (n % 3 ? 'ff8080' : '108080')).join('');
   const inverted = Array.from({ length: 16 }, (_, n) => (n % 3 ? '108080' : 'ff8080')).join('');
@@ -121,4 +121,9 @@ test('a missing detail is not checked, and a rule without detail tests checks no
   assert.equal(acceptDetail(inverted, null, BOTH), true);
   assert.equal(acceptDetail(inverted, bytes(DRAWN), { minCorrelation: 0.8, maxGain: null }), true);
   assert.equal(detailAccepted(detailFit(inverted, bytes(DRAWN)), { detailMaxGain: null, detailMaxResidual: null }), true);
+});
+
+test("the extension's query rules are the service's (quality bar, degenerate hashes)", () => {
+  assert.equal(QUERY_MIN_QUALITY, VECTORS.service_query.min_quality);
+  assert.deepEqual(DEGENERATE.map(([p, r]) => [p, r]), VECTORS.service_query.degenerate);
 });

@@ -234,3 +234,31 @@ def test_fingerprints_stored_before_the_detail_grid_are_still_matched(app, clien
         },
     ).json["entries"]
     assert entries and all(e["detail"] is None for e in entries)
+
+
+def _blocks() -> Image.Image:
+    """Grey shapes on white: few edges, so a lower contrast takes the quality below the
+    index's threshold."""
+    img = Image.new("RGB", (320, 240), "white")
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((20, 20, 140, 110), fill=(150, 150, 150))
+    draw.rectangle((170, 120, 300, 220), fill=(150, 150, 150))
+    draw.ellipse((40, 140, 120, 210), fill=(150, 150, 150))
+    return img
+
+
+def test_a_repost_with_less_contrast_than_the_index_needs_is_still_matched(client, artist):
+    """Indexed fingerprints need quality ≥ 50; a query needs ``QUERY_MIN_QUALITY`` (35): a
+    repost whose contrast was lowered loses gradient, and the verification stages, not the
+    quality bar, keep weak queries from wrong works. Far flatter queries are still refused."""
+    work = publish_picture(artist, encode(_blocks()))
+    weaker = ImageEnhance.Contrast(_blocks()).enhance(0.55)
+    quality = F.fingerprint(np.asarray(weaker.convert("RGBA"))).quality
+    assert service.QUERY_MIN_QUALITY <= quality < F.MIN_QUALITY
+    found = match(client, encode(weaker)).json
+    assert found["low_information"] is False
+    assert [c["work"]["public_id"] for c in found["candidates"]] == [work["work"]["public_id"]]
+
+    flat = ImageEnhance.Contrast(_blocks()).enhance(0.38)
+    assert F.fingerprint(np.asarray(flat.convert("RGBA"))).quality < service.QUERY_MIN_QUALITY
+    assert match(client, encode(flat)).json == {"low_information": True, "candidates": []}

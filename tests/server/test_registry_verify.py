@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from server.registry import service
@@ -88,10 +87,7 @@ def test_the_extension_uses_the_service_rule():
 
 
 def test_the_extension_uses_the_service_detail_rule():
-    """The JS RULE carries the detail thresholds from the start (2.0 and 30); the service's
-    VERIFY gets its numbers from the benchmark. Until it has them there is nothing to compare."""
-    if not service.VERIFY.checks_detail:
-        pytest.skip("service.VERIFY has no detail test yet (set from the benchmark)")
+    assert service.VERIFY.checks_detail
     line = _js_rule()
     found = {
         k: re.search(rf"\b{k}: ([^,\s}}]+)", line) for k in ("detailMaxGain", "detailMaxResidual")
@@ -219,3 +215,13 @@ def test_the_service_rejects_the_same_line_art_in_another_shading(client, artist
     for repost in (encode(grey, "JPEG", quality=40), encode(darker, "JPEG", quality=75)):
         found = match(client, repost).json["candidates"]
         assert found and found[0]["work"]["public_id"] == work["work"]["public_id"]
+
+
+def test_the_shared_vectors_carry_the_service_query_rules():
+    """The extension checks its QUERY_MIN_QUALITY and DEGENERATE against these (verify.test.mjs);
+    regenerate the vectors (bench/registry/make_verify_vectors.py) when the service's change."""
+    doc = json.loads(VECTORS.read_text())
+    assert doc["service_query"] == {
+        "min_quality": service.QUERY_MIN_QUALITY,
+        "degenerate": [[f"{p:064x}", r] for p, r in service.DEGENERATE_PATTERNS.items()],
+    }
