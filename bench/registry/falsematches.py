@@ -7,6 +7,10 @@ pictures, normalised correlation, also against the mirror) and dump the pairs as
 
 Same corpus split and distractor recipe as ``run.py`` (recolour works left out: they are hue
 rotations of corpus pictures). Writes ``/tmp/falsematches/report.json`` and ``pair-*.png``.
+
+It matches with the hash radius and the colour rejection only, not the verification stages
+(``verify.py``: the 4×4 lumas and the detail grid), so it lists every candidate those stages
+then have to judge: more pairs than ``run.py`` counts as false matches.
 """
 
 from __future__ import annotations
@@ -132,10 +136,10 @@ def main() -> None:
             n += 1
             best = None
             as_is = q["ours"].get("as_is")
-            if not as_is or not S.informative(as_is["hash"], as_is["quality"]):
+            if not as_is or not S.informative(as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY):
                 continue  # the service answers "low information"
             for vname, v in q["ours"].items():
-                if not S.informative(v["hash"], v["quality"]):
+                if not S.informative(v["hash"], v["quality"], S.QUERY_MIN_QUALITY):
                     continue
                 qw = R.hex_to_words([v["hash"]])[0]
                 hits, dists = R.brute_force(table.words, qw, S.RADIUS)

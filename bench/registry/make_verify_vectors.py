@@ -125,7 +125,7 @@ def detail_pairs() -> list[tuple[str, bytes, bytes]]:
     # ±d on them leaves the fit (gain 1, offset 0) alone and the worst residual is exactly d
     base = [100 + (11 * n) % 90 for n in range(64)]
     base[1] = base[0]
-    for d in (12, 13, 29, 30, 31):
+    for d in (12, 13, 29, 30, 31, 59, 60, 61):  # 60: the service's threshold
         q = list(base)
         q[0], q[1] = q[0] + d, q[1] - d
         pairs.append((f"residual exactly {d}", bytes(q), bytes(base)))

@@ -15,7 +15,7 @@ export const N = 16;
 export const FLAT = N * 64; // Σ(y − ȳ)² < 64: a layout with no information
 
 export const D = 64; // detail cells (8 × 8)
-export const DETAIL_FLAT = D * 64; // the same "standard deviation under 2 levels"
+export const DETAIL_FLAT = D * 64; // 64·Σ(y − ȳ)² < 64²: a cell standard deviation under 1 level
 
 /**
  * The service's rule (server/registry/service.py VERIFY); null switches a test off. The one

@@ -133,7 +133,7 @@ class Registry:
             newer = Fingerprint.id > self.last_id
             if conn.dialect.name == "sqlite" and self.newest is not None:
                 # SQLite gives a deleted newest row's id to the next insert: a row with an id
-                # already seen but created later is new (its stale entry is dropped in _live)
+                # already seen but created later is new (its stale entry is dropped in confirm)
                 newer = or_(newer, Fingerprint.created_at > self.newest)
             where = or_(newer, Fingerprint.id.in_(sorted(self.gaps))) if self.gaps else newer
             rows = conn.execute(
@@ -334,7 +334,7 @@ def _flag_conflicts(
         if f.variant != "full" or not informative(f.hash, f.quality):
             continue
         fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0, f.detail or b"")
-        for c in _live(session, reg.search(fp), {"": fp}):
+        for c in confirm(session, reg.search(fp), {"": fp}):
             if c.artwork_id != artwork.id:
                 best[c.artwork_id] = min(best.get(c.artwork_id, 999), c.distance)
         for b in batch:
@@ -428,7 +428,7 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
             continue  # e.g. the frame of a screenshot around a symmetric picture
         found += reg.search(fp, name)
     best: dict[int, Candidate] = {}
-    for c in _live(session, found, variants):
+    for c in confirm(session, found, variants):
         if c.artwork_id not in best or c.cost < best[c.artwork_id].cost:
             best[c.artwork_id] = c
     visible = _visible(session, list(best))
@@ -441,7 +441,7 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
     }
 
 
-def _live(
+def confirm(
     session: Session, found: list[Candidate], queries: dict[str, fpmod.Fingerprint]
 ) -> list[Candidate]:
     """The candidates whose index entry is still the row it was, and whose detail grid agrees

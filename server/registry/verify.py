@@ -27,7 +27,7 @@ FLAT = N * 64
 
 
 D = 64  # detail cells (8 × 8, docs/FINGERPRINT.md §7b)
-DETAIL_FLAT = D * 64  # the same "standard deviation under 2 levels" in the detail sums
+DETAIL_FLAT = D * 64  # 64·Σ(y − ȳ)² < 64²: a cell standard deviation under 1 level
 
 
 @dataclass(frozen=True)

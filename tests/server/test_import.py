@@ -25,6 +25,7 @@ from server import db, import_mentions, importer, media_guard
 from server.cli import main
 from server.models import Artwork, Copy, CreditProposal, Fingerprint, User
 from tests.peers.mastodon_server import MastodonServer
+from tests.server.registry_helpers import picture as registry_picture
 
 MEDIA_PATH = re.compile(r"/system/media_attachments/files/(\w+)/original/\w+")
 
@@ -225,6 +226,24 @@ def test_the_same_picture_on_two_accounts_is_one_artwork(loopback_ok, artist, ma
     media = app.extensions["creditline.media"]
     kept = {p.name for p in media.root.glob("*/*")}
     assert kept == {a["images"][0]["sha256"] for a in listed}
+
+
+def test_the_same_outline_in_another_shading_is_another_artwork(loopback_ok, artist, mastodon):
+    """Grouping an imported post with an existing artwork uses the registry's whole matcher,
+    detail grid included: a washed-out version of a grey drawing (same hash, same grey colour
+    grid, gain 1/3) is another picture, not a copy of the first."""
+    grey = registry_picture(50).convert("L").convert("RGB")  # outlines: keeps its hash faded
+    faded = Image.eval(grey, lambda v: 170 + v * 85 // 255)
+    mastodon.add_image_status("tanraak", "Trisk at dusk", encoded(grey))
+    mastodon.add_image_status("second", "Trisk, pastel", encoded(faded))
+    mastodon.add_image_status(
+        "second", "Trisk again", encoded(grey, "JPEG", quality=85), "image/jpeg"
+    )
+    first = run_import(artist, connect(artist, mastodon))
+    second = run_import(artist, connect(artist, mastodon, "tok2", "@second"))
+    assert (first["new_artworks"], second["new_artworks"], second["grouped"]) == (1, 1, 1)
+    titles = sorted(a["title"] for a in artist.get("/api/v1/artworks").json["items"])
+    assert titles == ["Trisk at dusk", "Trisk, pastel"]
 
 
 # -- the SSRF guard ---------------------------------------------------------------------------

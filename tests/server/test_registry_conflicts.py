@@ -4,6 +4,7 @@ first registration keeps the public display."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image, ImageEnhance
 from sqlalchemy import select
 
 from server import db
@@ -52,6 +53,18 @@ def test_the_same_artist_reusing_a_picture_is_not_a_conflict(app, artist):
 def test_different_pictures_of_two_users_do_not_conflict(artist, other_artist):
     publish_picture(artist, encode(picture(52)))
     assert publish_picture(other_artist, encode(picture(53)))["conflicts"] == 0
+
+
+def test_the_same_outline_in_another_shading_is_not_a_conflict(artist, other_artist):
+    """A washed-out version of another user's grey drawing has the same hash and colour grid
+    (the detail grid tells them apart: docs/FINGERPRINT.md §7b); the drawing itself, brightened
+    by 15 %, still conflicts."""
+    grey = picture(50).convert("L").convert("RGB")
+    publish_picture(artist, encode(grey), title="the original")
+    faded = Image.eval(grey, lambda v: 170 + v * 85 // 255)
+    assert publish_picture(other_artist, encode(faded), title="pastel")["conflicts"] == 0
+    brighter = ImageEnhance.Brightness(grey).enhance(1.15)
+    assert publish_picture(other_artist, encode(brighter), title="copy")["conflicts"] == 1
 
 
 # -- resolving a conflict ---------------------------------------------------------------------

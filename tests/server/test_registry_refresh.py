@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from PIL import Image
 from sqlalchemy import insert, select
 
 from server import db
@@ -131,6 +132,24 @@ def test_two_users_registered_in_one_batch_still_conflict(app, artist, other_art
         assert states == ["registered", "registered"]
         [conflict] = session.scalars(select(RegistryConflict)).all()
         assert (conflict.existing_artwork_id, conflict.artwork_id) == (first, second)
+
+
+def test_one_batch_holds_the_detail_grid_to_the_same_rule(app, artist, other_artist):
+    """Within one batch, a washed-out version of another user's drawing (same hash and colour
+    grid, another shading) is not a conflict, as it is not through the index."""
+    grey = picture(61).convert("L").convert("RGB")
+    faded = Image.eval(grey, lambda v: 170 + v * 85 // 255)
+    first = new_artwork(artist, encode(grey))
+    second = new_artwork(other_artist, encode(faded))
+    with db.session_scope(app) as session:
+        for artwork_id in (first, second):
+            artwork = session.get(Artwork, artwork_id)
+            artwork.published_at = utcnow()
+            service.published(session, artwork)
+    with db.session_scope(app) as session:
+        assert service.sync(session, app) == 2
+    with db.session_scope(app) as session:
+        assert session.scalars(select(RegistryConflict)).all() == []
 
 
 def test_a_deleted_work_never_lends_its_picture_or_its_ids_to_the_next_one(
