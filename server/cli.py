@@ -467,6 +467,23 @@ def import_command(
         click.echo(f"warning: {warning['url']}: {warning['warning']}")
 
 
+@main.command("backfill-detail")
+@click.pass_context
+def backfill_detail(ctx: click.Context) -> None:
+    """Give fingerprints stored before the detail grid (migration 0009) their grid, so their
+    matches are verified like new ones (docs/FINGERPRINT.md §7b). Safe to interrupt and rerun."""
+    from server.registry import backfill
+
+    def progress(done: backfill.Backfill, total: int) -> None:
+        click.echo(f"image {done.images}/{total}: {done.filled} rows filled", err=True)
+
+    result = backfill.run(_app(ctx), progress)
+    click.echo(
+        f"{result.images} images, {result.filled} rows filled, {result.unchanged} left as they "
+        f"were (the picture now fingerprints differently), {result.failed} unreadable"
+    )
+
+
 @main.group("conflicts")
 def conflicts_group() -> None:
     """Registry conflicts: an image registered by two users (server/registry/conflicts.py)."""
