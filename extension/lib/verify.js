@@ -30,17 +30,23 @@ export function lumas(colour) {
   return y;
 }
 
+/** Integer least-squares sums of query ≈ gain · candidate + offset over n cells. */
+function sums(query, candidate, n) {
+  let sq = 0, sc = 0, qc = 0, cc = 0, qq = 0;
+  for (let k = 0; k < n; k++) {
+    sq += query[k];
+    sc += candidate[k];
+    qc += query[k] * candidate[k];
+    cc += candidate[k] * candidate[k];
+    qq += query[k] * query[k];
+  }
+  return { sq, sc, sqc: n * qc - sq * sc, scc: n * cc - sc * sc, sqq: n * qq - sq * sq };
+}
+
 /** Integer least-squares sums of query ≈ gain · candidate + offset. */
 export function fit(query, candidate) {
-  let sq = 0, sc = 0, qc = 0, cc = 0, qq = 0;
-  for (let n = 0; n < N; n++) {
-    sq += query[n];
-    sc += candidate[n];
-    qc += query[n] * candidate[n];
-    cc += candidate[n] * candidate[n];
-    qq += query[n] * query[n];
-  }
-  return { sqc: N * qc - sq * sc, scc: N * cc - sc * sc, sqq: N * qq - sq * sq };
+  const { sqc, scc, sqq } = sums(query, candidate, N);
+  return { sqc, scc, sqq };
 }
 
 /** Does the rule keep this candidate? Same tests, same order as verify.accepted(). */
@@ -70,22 +76,13 @@ export function accept(queryColour, candidateColour, rule = RULE) {
  * times 64·scc). Every value is an integer below 2^53, so exact as a JavaScript number.
  */
 export function detailFit(query, candidate) {
-  let sq = 0, sc = 0, qc = 0, cc = 0, qq = 0;
-  for (let n = 0; n < D; n++) {
-    sq += query[n];
-    sc += candidate[n];
-    qc += query[n] * candidate[n];
-    cc += candidate[n] * candidate[n];
-    qq += query[n] * query[n];
-  }
-  const sqc = D * qc - sq * sc;
-  const scc = D * cc - sc * sc;
+  const { sq, sc, sqc, scc, sqq } = sums(query, candidate, D);
   let worst = 0;
   for (let n = 0; n < D; n++) {
     const r = Math.abs(D * scc * query[n] - scc * sq - sqc * (D * candidate[n] - sc));
     if (r > worst) worst = r;
   }
-  return { sqc, scc, sqq: D * qq - sq * sq, worst };
+  return { sqc, scc, sqq, worst };
 }
 
 /**

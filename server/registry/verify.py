@@ -88,14 +88,15 @@ class Fit:
 
 
 def fit(query: np.ndarray, candidates: np.ndarray) -> Fit:
-    """The sums for a (16,) integer query against (M, 16) integer candidates."""
+    """The sums for an (n,) integer query against (M, n) integer candidates (n = 16 cells
+    here, 64 for the detail grid)."""
     q = np.asarray(query, dtype=np.int64)
     c = np.atleast_2d(np.asarray(candidates, dtype=np.int64))
-    sq, sc = int(q.sum()), c.sum(axis=1)
+    n, sq, sc = q.size, int(q.sum()), c.sum(axis=1)
     return Fit(
-        sqc=N * (c @ q) - sq * sc,
-        scc=N * (c * c).sum(axis=1) - sc * sc,
-        sqq=N * int(q @ q) - sq * sq,
+        sqc=n * (c @ q) - sq * sc,
+        scc=n * (c * c).sum(axis=1) - sc * sc,
+        sqq=n * int(q @ q) - sq * sq,
     )
 
 
@@ -155,13 +156,12 @@ def detail_fit(query: bytes | np.ndarray, candidates: np.ndarray) -> DetailFit:
     q = np.frombuffer(query, dtype=np.uint8) if isinstance(query, bytes) else query
     q = q.astype(np.int64)
     c = np.atleast_2d(np.asarray(candidates)).astype(np.int64)
-    sq, sc = int(q.sum()), c.sum(axis=1)
-    sqc = D * (c @ q) - sq * sc
-    scc = D * (c * c).sum(axis=1) - sc * sc
+    f = fit(q, c)
+    sq, sc, sqc, scc = int(q.sum()), c.sum(axis=1), f.sqc, f.scc
     residuals = (
         D * scc[:, None] * q[None, :] - (scc * sq)[:, None] - sqc[:, None] * (D * c - sc[:, None])
     )
-    return DetailFit(sqc, scc, D * int(q @ q) - sq * sq, np.abs(residuals).max(axis=1))
+    return DetailFit(sqc, scc, f.sqq, np.abs(residuals).max(axis=1))
 
 
 def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:

@@ -116,10 +116,8 @@ def test_uncommitted_and_rolled_back_rows_never_reach_the_index(app, artist):
     assert reg.arrays()[0][positions].tolist() == [kept]
 
 
-def test_two_users_registered_in_one_batch_still_conflict(app, artist, other_artist):
-    """The index cannot see the batch's own uncommitted rows, so registration checks them too."""
-    first = new_artwork(artist, encode(picture(60)))
-    second = new_artwork(other_artist, encode(picture(60), "JPEG", quality=70))
+def register_in_one_batch(app, first: int, second: int) -> None:  # type: ignore[no-untyped-def]
+    """Publish two artworks and register both in one ``sync`` (one transaction)."""
     with db.session_scope(app) as session:
         for artwork_id in (first, second):
             artwork = session.get(Artwork, artwork_id)
@@ -127,6 +125,13 @@ def test_two_users_registered_in_one_batch_still_conflict(app, artist, other_art
             service.published(session, artwork)
     with db.session_scope(app) as session:
         assert service.sync(session, app) == 2
+
+
+def test_two_users_registered_in_one_batch_still_conflict(app, artist, other_artist):
+    """The index cannot see the batch's own uncommitted rows, so registration checks them too."""
+    first = new_artwork(artist, encode(picture(60)))
+    second = new_artwork(other_artist, encode(picture(60), "JPEG", quality=70))
+    register_in_one_batch(app, first, second)
     with db.session_scope(app) as session:
         states = session.scalars(select(Registration.state)).all()
         assert states == ["registered", "registered"]
@@ -139,15 +144,9 @@ def test_one_batch_holds_the_detail_grid_to_the_same_rule(app, artist, other_art
     grid, another shading) is not a conflict, as it is not through the index."""
     grey = picture(61).convert("L").convert("RGB")
     faded = Image.eval(grey, lambda v: 170 + v * 85 // 255)
-    first = new_artwork(artist, encode(grey))
-    second = new_artwork(other_artist, encode(faded))
-    with db.session_scope(app) as session:
-        for artwork_id in (first, second):
-            artwork = session.get(Artwork, artwork_id)
-            artwork.published_at = utcnow()
-            service.published(session, artwork)
-    with db.session_scope(app) as session:
-        assert service.sync(session, app) == 2
+    register_in_one_batch(
+        app, new_artwork(artist, encode(grey)), new_artwork(other_artist, encode(faded))
+    )
     with db.session_scope(app) as session:
         assert session.scalars(select(RegistryConflict)).all() == []
 
