@@ -833,7 +833,7 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
             0, 2**64 - 1, size=(size - len(table.words), 4), dtype=np.uint64, endpoint=True
         )
         words = np.concatenate([table.words, fill])
-        index = MIHIndex()
+        index = MIHIndex(tail_limit=len(words), background=False)  # one build, timed
         t = time.time()
         index.add(words)
         index.build()

@@ -4,6 +4,9 @@ the query only inside one chunk or that are spread evenly over all chunks."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -60,8 +63,9 @@ def test_search_equals_brute_force(chunks):
             want, wdist = brute_force(words[: len(index)], q, radius)
             assert got.tolist() == want.tolist(), radius
             assert dist.tolist() == wdist.tolist()
-    index.add(words[4200:])  # past the tail limit: rebuilt
-    assert index._tables.built == len(words)
+    index.add(words[4200:])  # past the tail limit: rebuilt (in the background)
+    index.wait()
+    assert index.built == len(words)
     for q in near[:60]:
         got, _ = index.search(q, 31)
         assert got.tolist() == brute_force(words, q, 31)[0].tolist()
@@ -147,3 +151,50 @@ def test_searches_running_while_rows_arrive_always_see_consistent_arrays():
     ids, artworks, colours = reg.arrays()
     assert len(ids) == len(artworks) == len(colours) == len(reg.index) == 1200
     assert {c.fingerprint_id for c in reg.search(query)} == set(range(1, 1201))
+
+
+class SlowIndex(MIHIndex):
+    """An index whose table build waits for a signal: a rebuild that takes as long as one of
+    10 million entries (about 40 s), without the 10 million entries."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.release = threading.Event()
+        self.building = threading.Event()
+
+    def _make_tables(self, words):  # type: ignore[no-untyped-def]
+        self.building.set()
+        assert self.release.wait(30)
+        return super()._make_tables(words)
+
+
+def test_searches_do_not_wait_for_a_rebuild_and_stay_exact():
+    """Additions past the tail limit rebuild the tables in the background: adding and searching
+    go on meanwhile (the tail is scanned), and the new tables are swapped in when done."""
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 2**64 - 1, size=(3000, 4), dtype=np.uint64, endpoint=True)
+    index = SlowIndex(tail_limit=500)
+    index.add(words[:1000])  # over the limit: a rebuild starts and blocks
+    assert index.building.wait(5)
+    started = time.monotonic()
+    index.add(words[1000:2000])  # does not wait for the rebuild
+    for q in words[::97]:
+        assert index.search(q, 20)[0].tolist() == brute_force(words[:2000], q, 20)[0].tolist()
+    assert time.monotonic() - started < 5 and index.built == 0
+    index.release.set()
+    index.wait()
+    assert index.built == 2000  # it went on with the rows that arrived while it built
+    index.add(words[2000:])
+    index.wait()
+    assert index.built == 3000
+    for q in words[::101]:
+        assert index.search(q, 31)[0].tolist() == brute_force(words, q, 31)[0].tolist()
+
+
+def test_a_search_keeps_the_rows_it_started_with_while_the_buffer_grows():
+    index = MIHIndex(background=False)
+    index.add(np.full((10, 4), 7, dtype=np.uint64))
+    view = index._words
+    index.add(np.full((5000, 4), 9, dtype=np.uint64))  # grows the buffer (a copy)
+    assert len(view) == 10 and (view == 7).all()  # the earlier view is untouched
+    assert len(index) == 5010 and index.built == 5010  # rebuilt inside add
