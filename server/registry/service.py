@@ -485,34 +485,45 @@ def _visible(session: Session, artwork_ids: list[int]) -> dict[int, Artwork]:
 
 
 def lookup_bucket(session: Session, app: Flask, key: int, limit: int = 2000) -> list[dict]:
-    """Every (fingerprint, work) in the bucket and its mirror, for the client to match."""
+    """Every (fingerprint, work) in the bucket and its mirror, for the client to match: at
+    most ``limit`` entries, counted among those served — entries of deleted works, of works
+    that lost the display in a conflict, or whose id SQLite gave to another row (its artwork
+    id too, so the row must still be filed under this bucket) are skipped before the cap, so
+    they never crowd out the ones a client needs."""
     reg = registry_for(app)
     reg.refresh(session)
-    positions = reg.bucket_entries(key)[:limit]
+    positions = reg.bucket_entries(key)
     ids, artworks, _ = reg.arrays()
-    wanted = {int(ids[p]): int(artworks[p]) for p in positions}
-    visible = _visible(session, sorted(set(wanted.values())))
-    if not wanted:
-        return []
-    rows = session.execute(
-        select(
-            Fingerprint.id,
-            Fingerprint.hash,
-            Fingerprint.colour,
-            Fingerprint.detail,
-            Fingerprint.artwork_id,
-        ).where(Fingerprint.id.in_(wanted))
-    ).all()
-    return [
-        {
-            "hash": r.hash,
-            "colour": bytes(r.colour).hex(),
-            "detail": bytes(r.detail).hex() if r.detail else None,
-            "work": visible[r.artwork_id].public_id,
-        }
-        for r in sorted(rows, key=lambda r: r.id)
-        if r.artwork_id in visible
-    ]
+    filed = {key, fpmod.mirror_bucket(key)}
+    served: list[dict] = []
+    for first in range(0, len(positions), limit):
+        wanted = {int(ids[p]): int(artworks[p]) for p in positions[first : first + limit]}
+        visible = _visible(session, sorted(set(wanted.values())))
+        rows = session.execute(
+            select(
+                Fingerprint.id,
+                Fingerprint.hash,
+                Fingerprint.colour,
+                Fingerprint.detail,
+                Fingerprint.artwork_id,
+            ).where(Fingerprint.id.in_(wanted))
+        ).all()
+        for r in sorted(rows, key=lambda r: r.id):
+            if r.artwork_id != wanted[r.id] or r.artwork_id not in visible:
+                continue
+            if not filed & set(fpmod.bucket_alternates(bytes(r.colour))):
+                continue  # SQLite reuses ids (artworks' too): this row is another picture's
+            served.append(
+                {
+                    "hash": r.hash,
+                    "colour": bytes(r.colour).hex(),
+                    "detail": bytes(r.detail).hex() if r.detail else None,
+                    "work": visible[r.artwork_id].public_id,
+                }
+            )
+            if len(served) == limit:
+                return served
+    return served
 
 
 def sync_tick(app: Flask) -> int:

@@ -262,3 +262,21 @@ def test_a_repost_with_less_contrast_than_the_index_needs_is_still_matched(clien
     flat = ImageEnhance.Contrast(_blocks()).enhance(0.38)
     assert F.fingerprint(np.asarray(flat.convert("RGBA"))).quality < service.QUERY_MIN_QUALITY
     assert match(client, encode(flat)).json == {"low_information": True, "candidates": []}
+
+
+def test_the_lookup_cap_counts_only_the_entries_it_serves(app, client, artist, other_artist):
+    """A deleted work's entries stay in the index until restart; they come first in the
+    bucket here, and must not use up the cap before the live work's entries (nor, where SQLite
+    gave their ids to another picture's rows, be served as that picture)."""
+    gone = publish_picture(artist, encode(picture(70)), title="deleted")
+    key = F.fingerprint(np.asarray(picture(70).convert("RGBA"))).bucket
+    with app.app_context(), db.session_scope(app) as session:
+        stale = len(service.lookup_bucket(session, app, key))
+    assert stale >= 1
+    assert artist.delete(f"/api/v1/artworks/{gone['id']}").status_code == 204
+    publish_picture(other_artist, encode(picture(71)), title="other")  # SQLite reuses the ids
+    live = publish_picture(other_artist, encode(picture(70)), title="the same picture, later")
+    with app.app_context(), db.session_scope(app) as session:
+        served = service.lookup_bucket(session, app, key, limit=stale)
+    assert len(served) == stale
+    assert {e["work"] for e in served} == {live["work"]["public_id"]}
