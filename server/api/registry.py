@@ -76,7 +76,8 @@ class WorkOut(BaseModel):
     images: list[WorkImage]
     credits: list[WorkCredit]
     copies: list[WorkCopy]
-    review: str  # "none" | "under_review"
+    review: str  # "none" | "under_review" | "disputed" (kept the attribution in a decided conflict)
+    review_decided_at: dt.datetime | None  # when that conflict was decided
 
 
 class PublishOut(BaseModel):

@@ -92,6 +92,25 @@ def resolve(
     return conflict
 
 
+def kept_after_dispute(session: Session, artwork_id: int) -> RegistryConflict | None:
+    """The latest decided conflict that left this work the attribution (it was the earlier side
+    of one decided ``kept_first``, or the later side of one ``given_second``): its record says
+    so, since the decision may have been its own owner's."""
+    return session.scalars(
+        select(RegistryConflict)
+        .where(
+            or_(
+                (RegistryConflict.state == "kept_first")
+                & (RegistryConflict.existing_artwork_id == artwork_id),
+                (RegistryConflict.state == "given_second")
+                & (RegistryConflict.artwork_id == artwork_id),
+            )
+        )
+        .order_by(RegistryConflict.resolved_at.desc(), RegistryConflict.id.desc())
+        .limit(1)
+    ).first()
+
+
 def for_artwork(session: Session, artwork_id: int) -> list[RegistryConflict]:
     """Every conflict, open or decided, in which the artwork is either side."""
     return list(

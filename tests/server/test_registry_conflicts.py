@@ -110,8 +110,14 @@ def test_the_first_owner_decides_who_keeps_the_attribution(
     assert (answer.json["state"], answer.json["role"]) == (state, "earlier")
     assert answer.json["other_work"] == copy["work"]["public_id"]
     assert shown(client, first, copy) == visible
-    for work in (first, copy):  # no longer under review
-        assert client.get(f"/api/v1/works/{work['work']['public_id']}").json["review"] == "none"
+    for name, work in (("first", first), ("copy", copy)):  # no longer under review, but the
+        # record that kept the attribution over another's says it was disputed, and when
+        pid = work["work"]["public_id"]
+        doc = client.get(f"/api/v1/works/{pid}").json
+        kept = decision != "separate" and visible == [name]
+        assert doc["review"] == ("disputed" if kept else "none")
+        assert (doc["review_decided_at"] is not None) == kept
+        assert (b"This attribution was disputed" in client.get(f"/a/{pid}").data) == kept
     # both sides see the decision; it is final through the API
     theirs = other_artist.get(f"/api/v1/artworks/{copy['id']}/conflicts").json["items"]
     assert [(c["id"], c["state"], c["role"]) for c in theirs] == [(conflict_id, state, "later")]
