@@ -475,11 +475,11 @@ def backfill_detail(ctx: click.Context) -> None:
     from server.registry import backfill
 
     def progress(done: backfill.Backfill, total: int) -> None:
-        click.echo(f"image {done.images}/{total}: {done.filled} rows filled", err=True)
+        click.echo(f"{done.rows}/{total} rows looked at, {done.filled} filled", err=True)
 
     result = backfill.run(_app(ctx), progress)
     click.echo(
-        f"{result.images} images, {result.filled} rows filled, {result.unchanged} left as they "
+        f"{result.rows} rows, {result.filled} rows filled, {result.unchanged} left as they "
         f"were (the picture now fingerprints differently), {result.failed} unreadable"
     )
 

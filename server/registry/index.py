@@ -157,13 +157,21 @@ class MIHIndex:
             self._words = self._buffer[: n + k]
             if n + k - self._tables.built <= self.tail_limit:
                 return
-            if not self.background:
-                self._tables = self._make_tables(self._words)
+            if not self.background or self._tables.built == 0:
+                # nothing built yet (a process loading the registry): searches would scan it
+                # all until the first build, so they wait for it instead
+                try:
+                    self._tables = self._make_tables(self._words)
+                except Exception:  # the rows are in: searches scan them (exact, slower)
+                    log.exception("registry index: build of %d entries failed", n + k)
             elif self._builder is None:  # else the running rebuild goes on with these rows
-                self._builder = threading.Thread(
-                    target=self._rebuild, name="mih-build", daemon=True
-                )
-                self._builder.start()
+                builder = threading.Thread(target=self._rebuild, name="mih-build", daemon=True)
+                try:
+                    builder.start()
+                except RuntimeError:  # no thread to be had: searches stay exact (a long tail)
+                    log.warning("registry index: cannot start a rebuild; retrying at next add")
+                    return
+                self._builder = builder  # only once started: ``wait`` may join it
 
     def build(self) -> None:
         """Build the tables over every entry now (after any rebuild in progress)."""
@@ -220,19 +228,20 @@ class MIHIndex:
         tables = self._tables
         words = self._words  # read after the tables: it holds at least ``built`` entries
         query = query.reshape(1, WORDS).astype(np.uint64)
-        found: list[np.ndarray] = []
+        hits = np.zeros(0, dtype=np.int64)
+        distances = np.zeros(0, dtype=np.int64)
         if tables.built:
-            found.append(self._probe(tables, query, radius))
-        if len(words) > tables.built:
-            found.append(np.arange(tables.built, len(words)))
-        if not found:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        candidates = np.concatenate(found)
-        distances = np.bitwise_count(words[candidates] ^ query).sum(axis=1).astype(np.int64)
-        keep = distances <= radius
-        # a true neighbour is usually found through several chunks: one answer each
-        hits, first = np.unique(candidates[keep], return_index=True)
-        return hits, distances[keep][first]
+            candidates = self._probe(tables, query, radius)
+            d = np.bitwise_count(words[candidates] ^ query).sum(axis=1).astype(np.int64)
+            keep = d <= radius
+            # a true neighbour is usually found through several chunks: one answer each
+            hits, first = np.unique(candidates[keep], return_index=True)
+            distances = d[keep][first]
+        if len(words) > tables.built:  # the unsorted tail, scanned in place
+            tail, found = brute_force(words[tables.built :], query, radius)
+            hits = np.concatenate([hits, tail + tables.built])
+            distances = np.concatenate([distances, found])
+        return hits, distances
 
     def _probe(self, tables: _Tables, query: np.ndarray, radius: int) -> np.ndarray:
         """Positions whose value in some chunk is within that chunk's radius (with repeats)."""

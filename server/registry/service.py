@@ -182,10 +182,12 @@ class Registry:
         if not rows:
             return
         base = len(self.index)
-        self.index.add(hex_to_words([r.hash for r in rows]))
-        self.ids.append(np.array([r.id for r in rows], dtype=np.int64))
-        self.artworks.append(np.array([r.artwork_id for r in rows], dtype=np.int64))
+        ids = np.array([r.id for r in rows], dtype=np.int64)
+        artworks = np.array([r.artwork_id for r in rows], dtype=np.int64)
         colours = np.frombuffer(b"".join(bytes(r.colour) for r in rows), dtype=np.uint8)
+        self.index.add(hex_to_words([r.hash for r in rows]))  # raises before adding, or adds
+        self.ids.append(ids)
+        self.artworks.append(artworks)
         self.colours.append(colours.reshape(-1, 48))
         for offset, r in enumerate(rows):
             for key in fpmod.bucket_alternates(bytes(r.colour)):
@@ -488,17 +490,23 @@ def lookup_bucket(session: Session, app: Flask, key: int, limit: int = 2000) -> 
     """Every (fingerprint, work) in the bucket and its mirror, for the client to match: at
     most ``limit`` entries, counted among those served — entries of deleted works, of works
     that lost the display in a conflict, or whose id SQLite gave to another row (its artwork
-    id too, so the row must still be filed under this bucket) are skipped before the cap, so
-    they never crowd out the ones a client needs."""
+    id too: the row must still hold the colour grid the index filed) are skipped before the
+    cap, so they never crowd out the ones a client needs."""
+    if limit <= 0:
+        return []
     reg = registry_for(app)
     reg.refresh(session)
     positions = reg.bucket_entries(key)
-    ids, artworks, _ = reg.arrays()
-    filed = {key, fpmod.mirror_bucket(key)}
+    ids, artworks, colours = reg.arrays()
     served: list[dict] = []
+    seen: set[int] = set()
     for first in range(0, len(positions), limit):
-        wanted = {int(ids[p]): int(artworks[p]) for p in positions[first : first + limit]}
-        visible = _visible(session, sorted(set(wanted.values())))
+        # id → what the index holds for it (a later position of a reused id wins)
+        wanted = {
+            int(ids[p]): (int(artworks[p]), colours[p].tobytes())
+            for p in positions[first : first + limit]
+        }
+        visible = _visible(session, sorted({a for a, _ in wanted.values()}))
         rows = session.execute(
             select(
                 Fingerprint.id,
@@ -506,13 +514,12 @@ def lookup_bucket(session: Session, app: Flask, key: int, limit: int = 2000) -> 
                 Fingerprint.colour,
                 Fingerprint.detail,
                 Fingerprint.artwork_id,
-            ).where(Fingerprint.id.in_(wanted))
+            ).where(Fingerprint.id.in_(set(wanted) - seen))
         ).all()
         for r in sorted(rows, key=lambda r: r.id):
-            if r.artwork_id != wanted[r.id] or r.artwork_id not in visible:
-                continue
-            if not filed & set(fpmod.bucket_alternates(bytes(r.colour))):
-                continue  # SQLite reuses ids (artworks' too): this row is another picture's
+            if (r.artwork_id, bytes(r.colour)) != wanted[r.id] or r.artwork_id not in visible:
+                continue  # deleted, hidden, or an id SQLite gave to another picture's row
+            seen.add(r.id)
             served.append(
                 {
                     "hash": r.hash,

@@ -174,17 +174,22 @@ def test_searches_do_not_wait_for_a_rebuild_and_stay_exact():
     rng = np.random.default_rng(3)
     words = rng.integers(0, 2**64 - 1, size=(3000, 4), dtype=np.uint64, endpoint=True)
     index = SlowIndex(tail_limit=500)
-    index.add(words[:1000])  # over the limit: a rebuild starts and blocks
-    assert index.building.wait(5)
+    index.release.set()
+    index.add(words[:1000])  # nothing built yet (a process loading): built at once
+    assert index.built == 1000 and not index.rebuilding
+    index.release.clear()
+    index.building.clear()
+    index.add(words[1000:1600])  # over the limit: a background rebuild starts and blocks
+    assert index.building.wait(5) and index.rebuilding
     started = time.monotonic()
-    index.add(words[1000:2000])  # does not wait for the rebuild
+    index.add(words[1600:2200])  # does not wait for the rebuild
     for q in words[::97]:
-        assert index.search(q, 20)[0].tolist() == brute_force(words[:2000], q, 20)[0].tolist()
-    assert time.monotonic() - started < 5 and index.built == 0
+        assert index.search(q, 20)[0].tolist() == brute_force(words[:2200], q, 20)[0].tolist()
+    assert time.monotonic() - started < 5 and index.built == 1000
     index.release.set()
     index.wait()
-    assert index.built == 2000  # it went on with the rows that arrived while it built
-    index.add(words[2000:])
+    assert index.built == 2200  # a second round: 600 rows arrived while it built 1600
+    index.add(words[2200:])
     index.wait()
     assert index.built == 3000
     for q in words[::101]:

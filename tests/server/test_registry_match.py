@@ -280,3 +280,5 @@ def test_the_lookup_cap_counts_only_the_entries_it_serves(app, client, artist, o
         served = service.lookup_bucket(session, app, key, limit=stale)
     assert len(served) == stale
     assert {e["work"] for e in served} == {live["work"]["public_id"]}
+    with app.app_context(), db.session_scope(app) as session:
+        assert service.lookup_bucket(session, app, key, limit=0) == []
