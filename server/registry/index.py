@@ -21,7 +21,7 @@ vectorised steps. The tables are rebuilt when the unsorted tail of recent additi
 ``tail_limit``; the tail is scanned by brute force, so additions are cheap and searches exact.
 
 The rebuild runs in a background thread and replaces the tables in one assignment when it is
-done: at 10 million entries it takes about 40 s (bench/README.md), and searches must not wait
+done: at 10 million entries it takes about 20 s (bench/README.md), and searches must not wait
 for it — meanwhile they scan the (longer) tail. Hashes live in a buffer that grows by a
 quarter when full, so an addition copies only the new rows; a search reads a view of the rows
 that existed when it started, which later additions never change.

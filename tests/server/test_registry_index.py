@@ -155,7 +155,7 @@ def test_searches_running_while_rows_arrive_always_see_consistent_arrays():
 
 class SlowIndex(MIHIndex):
     """An index whose table build waits for a signal: a rebuild that takes as long as one of
-    10 million entries (about 40 s), without the 10 million entries."""
+    10 million entries (about 20 s), without the 10 million entries."""
 
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
