@@ -131,6 +131,7 @@ class MIHIndex:
             np.zeros((chunks, 2), np.int64),
         )
         self._lock = threading.Lock()  # additions, and starting or finishing a rebuild
+        self._building = threading.Lock()  # one build at a time (``build`` beside a rebuild)
         self._builder: threading.Thread | None = None
 
     def __len__(self) -> int:
@@ -176,7 +177,8 @@ class MIHIndex:
     def build(self) -> None:
         """Build the tables over every entry now (after any rebuild in progress)."""
         self.wait()
-        tables = self._make_tables(self._words)
+        with self._building:
+            tables = self._make_tables(self._words)
         with self._lock:
             if tables.built >= self._tables.built:
                 self._tables = tables
@@ -193,7 +195,8 @@ class MIHIndex:
         while True:
             words = self._words
             try:
-                tables: _Tables | None = self._make_tables(words)
+                with self._building:
+                    tables: _Tables | None = self._make_tables(words)
             except Exception:  # searches stay exact (a longer tail): log, try at the next add
                 log.exception("registry index: rebuild of %d entries failed", len(words))
                 tables = None
