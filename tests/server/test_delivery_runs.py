@@ -45,6 +45,20 @@ def prepare(artist, server: MastodonServer, fields: dict = ARTWORK) -> tuple[dic
     return artwork, connect(artist, server)
 
 
+def prepare_bluesky(artist, bluesky_pds, handle: str):  # type: ignore[no-untyped-def]
+    """A Bluesky account ``handle`` on the real PDS, the sample people (Hyena without
+    profiles, so the post names him) and the sample artwork: (poster, artwork, account)."""
+    poster = bluesky_pds.create_account(handle)
+    artist.post("/api/v1/people", json=TANRAAK)
+    artist.post("/api/v1/people", json={"key": "hyena", "name": "Hyena Dude"})
+    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
+    account = artist.post(
+        "/api/v1/accounts",
+        json={"platform": "bluesky", "name": poster.handle, "credentials": poster.credentials},
+    ).json
+    return poster, artwork, account
+
+
 @pytest.fixture
 def posting(app, artist, mastodon):
     """An artwork with credits, a Mastodon account on the loopback server, no delivery yet."""

@@ -6,7 +6,7 @@ import pytest
 
 from tests.peers.mastodon_server import MastodonServer
 from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
-from tests.server.test_delivery_runs import attempt, later, prepare, row
+from tests.server.test_delivery_runs import attempt, later, prepare, prepare_bluesky, row
 
 HYENA = {"key": "hyena", "name": "Hyena Dude", "accounts": {"mastodon": "hyena@furry.engineer"}}
 
@@ -113,14 +113,7 @@ def test_a_newer_change_supersedes_a_waiting_edit(app, posted, mastodon):
 
 
 def test_platforms_that_cannot_edit_leave_the_copy_stale(app, artist, bluesky_pds):
-    poster = bluesky_pds.create_account("stale")
-    artist.post("/api/v1/people", json=TANRAAK)
-    artist.post("/api/v1/people", json={"key": "hyena", "name": "Hyena Dude"})
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={"platform": "bluesky", "name": poster.handle, "credentials": poster.credentials},
-    ).json
+    poster, artwork, account = prepare_bluesky(artist, bluesky_pds, "stale")
     artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
     assert attempt(app) == ["posted"]
     artist.patch("/api/v1/people/hyena", json={"name": "Hyena Gal"})

@@ -10,8 +10,7 @@ import pytest
 from server import db
 from server.delivery import queue, repost, runner
 from server.models import Delivery, utcnow
-from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
-from tests.server.test_delivery_runs import WORKER, attempt, later, row
+from tests.server.test_delivery_runs import WORKER, attempt, later, prepare_bluesky, row
 
 
 def copies(artist, artwork) -> list[dict]:
@@ -40,14 +39,7 @@ def works_at(client, url: str) -> list[str]:
 @pytest.fixture
 def on_bluesky(app, artist, bluesky_pds):
     """An artwork posted to one Bluesky account (no opt-in yet)."""
-    poster = bluesky_pds.create_account("repost")
-    artist.post("/api/v1/people", json=TANRAAK)
-    artist.post("/api/v1/people", json={"key": "hyena", "name": "Hyena Dude"})
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={"platform": "bluesky", "name": poster.handle, "credentials": poster.credentials},
-    ).json
+    poster, artwork, account = prepare_bluesky(artist, bluesky_pds, "repost")
     artist.post(f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]})
     assert attempt(app) == ["posted"]
     [first] = bluesky_pds.list_posts(poster.did)

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from server import db, sync
 from server.delivery import queue, runner
 from server.models import Artwork, Delivery, utcnow
-from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
-from tests.server.test_delivery_runs import WORKER, attempt, later, row
+from tests.server.test_delivery_runs import WORKER, attempt, later, prepare_bluesky, row
 from tests.server.test_sync_repost import (
     copies,
     opt_in,
@@ -137,14 +136,7 @@ def test_cancel_before_a_worker_starts_the_repost_still_works(app, on_x, x_serve
 
 
 def test_a_post_adopted_after_a_crash_and_an_edit_is_caught_up(app, artist, bluesky_pds):
-    poster = bluesky_pds.create_account("adopted")
-    artist.post("/api/v1/people", json=TANRAAK)
-    artist.post("/api/v1/people", json={"key": "hyena", "name": "Hyena Dude"})
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={"platform": "bluesky", "name": poster.handle, "credentials": poster.credentials},
-    ).json
+    poster, artwork, account = prepare_bluesky(artist, bluesky_pds, "adopted")
     answer = artist.post(
         f"/api/v1/artworks/{artwork['id']}/deliveries", json={"accounts": [account["id"]]}
     )
