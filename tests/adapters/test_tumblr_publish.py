@@ -70,18 +70,6 @@ PEOPLE = {
 }
 
 
-def creds(server: TumblrServer, **changes: str) -> dict[str, str]:
-    return {
-        "blog": "artist",
-        "access_token": "tok",
-        "refresh_token": "refresh-1",
-        "client_id": "client-id",
-        "client_secret": "client-secret",
-        "api_base": server.base_url,
-        **changes,
-    }
-
-
 class Stored(list):
     def __call__(self, new: Any) -> None:
         self.append(dict(new))
@@ -103,7 +91,7 @@ def job(server, post, images=(), progress=None, update=None, **changes) -> Publi
         key="k1",
         post=post,
         images=images,
-        credentials=creds(server, **changes),
+        credentials=server.credentials(**changes),
         progress=progress or {},
         update_credentials=update,
     )
@@ -208,7 +196,7 @@ def test_expired_token_is_refreshed_stored_and_the_request_sent_again(server, ad
     # the old refresh token was rotated away: using it again is an auth error
     server.expire(new["access_token"])
     with pytest.raises(AuthError, match="sign in again"):
-        adapter.check_auth(creds(server, access_token=new["access_token"]))
+        adapter.check_auth(server.credentials(access_token=new["access_token"]))
 
 
 def test_expired_token_without_refresh_is_an_auth_error(server, adapter):
@@ -220,7 +208,7 @@ def test_expired_token_without_refresh_is_an_auth_error(server, adapter):
 
 def test_token_near_expiry_is_refreshed_first(server, adapter):
     stored = Stored()
-    adapter.check_auth(creds(server, expires_at="1"), update_credentials=stored)
+    adapter.check_auth(server.credentials(expires_at="1"), update_credentials=stored)
     assert server.calls()[0] == ("POST", "/v2/oauth2/token") and len(stored) == 1
 
 
@@ -295,7 +283,7 @@ def test_a_blog_the_login_cannot_post_to(server, adapter):
     with pytest.raises(AuthError, match="403"):
         adapter.publish(job(server, simple(), blog="tanraak"), Saved())
     with pytest.raises(AuthError, match="cannot post to"):
-        adapter.check_auth(creds(server, blog="tanraak"))
+        adapter.check_auth(server.credentials(blog="tanraak"))
     with pytest.raises(AuthError, match="does not exist"):
         adapter.publish(job(server, simple(), blog="nobody-here"), Saved())
 
@@ -319,16 +307,16 @@ def test_edit_rewrites_text_and_keeps_images(server, adapter):
 
 def test_delete(server, adapter):
     post = server.add_post("artist", ["bye"])
-    adapter.delete(post["id"], creds(server))
+    adapter.delete(post["id"], server.credentials())
     assert server.posts == [] and server.requests[-1].form == {"id": [post["id"]]}
-    adapter.delete(post["id"], creds(server))  # already gone: no error
+    adapter.delete(post["id"], server.credentials())  # already gone: no error
 
 
 def test_check_auth_names_the_blog(server, adapter):
-    assert adapter.check_auth(creds(server)) == "artist"
-    assert adapter.check_auth(creds(server, blog="https://artist.tumblr.com/")) == "artist"
+    assert adapter.check_auth(server.credentials()) == "artist"
+    assert adapter.check_auth(server.credentials(blog="https://artist.tumblr.com/")) == "artist"
     with pytest.raises(AuthError):
-        adapter.check_auth(creds(server, access_token="nope", refresh_token=""))
+        adapter.check_auth(server.credentials(access_token="nope", refresh_token=""))
 
 
 def test_lookup_found_absent_unknown(server, adapter):
@@ -348,7 +336,7 @@ def test_fetch_imports_own_posts(server, adapter):
     adapter.publish(job(server, adapter.render(DRAFT, PEOPLE), IMAGES[:1]), Saved())
     for i in range(21):
         server.add_post("artist", [f"note {i}"])
-    posts = adapter.fetch(creds(server), limit=22)
+    posts = adapter.fetch(server.credentials(), limit=22)
     assert len(posts) == 22 and posts[0].extra["text"] == "note 20"
     art = posts[-1]
     assert art.extra["title"] == "Trisk at dusk"

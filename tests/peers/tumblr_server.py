@@ -130,6 +130,18 @@ class TumblrServer(RecordingMixin, LoopbackServer):
         super().__init__()
 
     # -- inspection and set-up ---------------------------------------------------------------
+    def credentials(self, **changes: str) -> dict[str, str]:
+        """The stored credentials of the seeded ``artist`` blog's account on this server."""
+        return {
+            "blog": "artist",
+            "access_token": "tok",
+            "refresh_token": "refresh-1",
+            "client_id": self.client[0],
+            "client_secret": self.client[1],
+            "api_base": self.base_url,
+            **changes,
+        }
+
     @property
     def posts(self) -> list[dict[str, Any]]:
         with self._lock:

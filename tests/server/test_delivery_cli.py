@@ -8,8 +8,7 @@ from click.testing import CliRunner
 from server.cli import main, starts_worker
 from server.delivery.dispatcher import check_accounts
 from tests.peers.mastodon_server import MastodonServer
-from tests.server.helpers import ARTWORK, HYENA, TANRAAK, artwork_form, png_bytes
-from tests.server.test_delivery_runs import attempt
+from tests.server.test_delivery_runs import attempt, prepare
 
 
 @pytest.fixture
@@ -20,17 +19,7 @@ def mastodon():
 
 @pytest.fixture
 def setup(app, artist, mastodon, monkeypatch):
-    for person in (TANRAAK, HYENA):
-        artist.post("/api/v1/people", json=person)
-    artwork = artist.post("/api/v1/artworks", data=artwork_form(ARTWORK, png_bytes())).json
-    account = artist.post(
-        "/api/v1/accounts",
-        json={
-            "platform": "mastodon",
-            "name": "@tanraak",
-            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
-        },
-    ).json
+    artwork, account = prepare(artist, mastodon)
     monkeypatch.setenv("CREDITLINE_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.setenv("CREDITLINE_INSTANCE_PATH", app.instance_path)
     return artist, artwork, account

@@ -29,17 +29,6 @@ def tumblr() -> Iterator[TumblrServer]:
     server.stop()
 
 
-def tumblr_credentials(server: TumblrServer) -> dict[str, str]:
-    return {
-        "blog": "artist",
-        "access_token": "tok",
-        "refresh_token": "refresh-1",
-        "client_id": "client-id",
-        "client_secret": "client-secret",
-        "api_base": server.base_url,
-    }
-
-
 def listing_reads(server: TumblrServer) -> list[int]:
     """The ``offset`` of every listing request, in order."""
     return [
@@ -51,7 +40,7 @@ def listing_reads(server: TumblrServer) -> list[int]:
 
 def test_a_listing_of_endless_reblogs_is_read_a_bounded_number_of_pages(tumblr):
     tumblr.reblog_flood = 500  # a full page of reblogs for 500 pages (and a billion "posts")
-    got = Tumblr().fetch(tumblr_credentials(tumblr), limit=10)
+    got = Tumblr().fetch(tumblr.credentials(), limit=10)
     assert got == []
     budget = math.ceil(10 / Tumblr.page_size) * Tumblr.fetch_page_factor
     assert len(listing_reads(tumblr)) == budget  # not 500 pages
@@ -63,7 +52,7 @@ def test_a_server_that_ignores_offset_is_read_until_its_pages_repeat(tumblr, mon
     for n in range(3):
         tumblr.add_image_post("artist", [f"reblog {n}"], b"x", reblog=True)
     tumblr.ignore_offset = 500  # the same page for any offset, "total_posts" a billion
-    assert Tumblr().fetch(tumblr_credentials(tumblr), limit=100) == []
+    assert Tumblr().fetch(tumblr.credentials(), limit=100) == []
     assert listing_reads(tumblr) == [0, 3]  # the second page held no new post: stop
 
 
@@ -75,7 +64,7 @@ def test_own_posts_behind_reblogs_are_found_and_total_posts_ends_the_listing(tum
             tumblr.add_image_post("artist", [f"reblog {n}"], b"x", reblog=True)
         else:
             own.append(tumblr.add_image_post("artist", [f"own {n}"], b"x")["id"])
-    got = Tumblr().fetch(tumblr_credentials(tumblr), limit=10)
+    got = Tumblr().fetch(tumblr.credentials(), limit=10)
     assert [p.remote_id for p in got] == list(reversed(own))
     # two full pages cover all six posts: the blog's total_posts says there is no third
     assert listing_reads(tumblr) == [0, 3]

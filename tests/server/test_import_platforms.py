@@ -139,15 +139,7 @@ def start(platform: str, monkeypatch: pytest.MonkeyPatch) -> Site:
         server = TumblrServer()
         server.start()
         server.media_base = server.base_url
-        creds = {
-            "blog": "artist",
-            "access_token": "tok",
-            "refresh_token": "refresh-1",
-            "client_id": "client-id",
-            "client_secret": "client-secret",
-            "api_base": server.base_url,
-        }
-        return Site(platform, server, creds, "@hyena-dude", ("tumblr", "hyena-dude"))
+        return Site(platform, server, server.credentials(), "@hyena-dude", ("tumblr", "hyena-dude"))
     raise AssertionError(platform)
 
 

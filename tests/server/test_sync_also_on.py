@@ -15,7 +15,7 @@ from server.models import utcnow
 from tests.peers.discord_server import DiscordServer
 from tests.peers.mastodon_server import MastodonServer
 from tests.server.helpers import ARTWORK, TANRAAK, artwork_form, png_bytes
-from tests.server.test_delivery_runs import attempt
+from tests.server.test_delivery_runs import attempt, connect, deliver
 
 HYENA = {"key": "hyena", "name": "Hyena Dude", "accounts": {"mastodon": "hyena@furry.engineer"}}
 
@@ -191,15 +191,11 @@ def test_the_render_option_counts_the_link_against_the_limit():
 # -- links that become due later (review M4) -----------------------------------------------------
 
 
-def add_mastodon_account(artist, mastodon, name: str = "@second") -> int:
-    return artist.post(
-        "/api/v1/accounts",
-        json={
-            "platform": "mastodon",
-            "name": name,
-            "credentials": {"instance": mastodon.base_url, "access_token": "tok"},
-        },
-    ).json["id"]
+def deliver_tomorrow(artist, mastodon, artwork) -> tuple[int, dt.datetime]:  # type: ignore[no-untyped-def]
+    """A post of ``artwork`` to a second Mastodon account, scheduled a day from now."""
+    tomorrow = utcnow() + dt.timedelta(days=1)
+    account = connect(artist, mastodon, "@second")
+    return deliver(artist, artwork, account, scheduled_at=tomorrow.isoformat()), tomorrow
 
 
 def test_a_links_edit_that_ran_before_it_was_due_is_queued_again(app, artist, mastodon, discord):
@@ -211,15 +207,7 @@ def test_a_links_edit_that_ran_before_it_was_due_is_queued_again(app, artist, ma
     assert attempt(app, soon()) == ["posted", "posted"]
     [queued] = links(artist)
     assert queued["platform"] == "mastodon"
-    tomorrow = utcnow() + dt.timedelta(days=1)
-    added = artist.post(
-        f"/api/v1/artworks/{artwork['id']}/deliveries",
-        json={
-            "accounts": [add_mastodon_account(artist, mastodon)],
-            "scheduled_at": tomorrow.isoformat(),
-        },
-    )
-    assert added.status_code == 201, added.json
+    _, tomorrow = deliver_tomorrow(artist, mastodon, artwork)
     assert attempt(app, soon()) == ["cancelled"]  # the links edit: not due any more
     [waiting] = links(artist)
     assert waiting["state"] == "cancelled" and "not due yet" in waiting["last_error"]
@@ -254,17 +242,10 @@ def test_links_are_queued_when_the_artist_cancels_the_last_pending_post(
 ):
     artwork = setup(artist, mastodon, discord, also_on_links=True)
     url = canonical(artist, artwork)
-    tomorrow = utcnow() + dt.timedelta(days=1)
-    later_one = artist.post(
-        f"/api/v1/artworks/{artwork['id']}/deliveries",
-        json={
-            "accounts": [add_mastodon_account(artist, mastodon)],
-            "scheduled_at": tomorrow.isoformat(),
-        },
-    ).json["items"][0]
+    later_one, _ = deliver_tomorrow(artist, mastodon, artwork)
     assert attempt(app, soon()) == ["posted", "posted"]
     assert links(artist) == []  # a post is still pending
-    answer = artist.post(f"/api/v1/deliveries/{later_one['id']}/cancel")
+    answer = artist.post(f"/api/v1/deliveries/{later_one}/cancel")
     assert answer.status_code == 200 and answer.json["state"] == "cancelled"
     # both posted while another post was pending: both get the link now
     assert sorted(d["platform"] for d in links(artist)) == ["discord", "mastodon"]
