@@ -31,12 +31,17 @@ def rename(artist, handle: str) -> None:
 # -- H5: two reposts never replace the same copy ------------------------------------------------
 
 
-def test_a_failed_repost_is_superseded_by_a_newer_one_and_cannot_be_retried(app, on_x, x_server):
-    artist, artwork, first = on_x
+def fail_a_repost(app, artist, artwork, x_server) -> None:  # type: ignore[no-untyped-def]
+    """Opt in, then a credit change whose repost X refuses (403): one failed repost."""
     opt_in(artist, artwork)
     x_server.fail_next(1, status=403, path="/2/tweets", method="POST", detail="Forbidden")
     rename(artist, "hyena_art")
     assert attempt(app) == ["failed"]
+
+
+def test_a_failed_repost_is_superseded_by_a_newer_one_and_cannot_be_retried(app, on_x, x_server):
+    artist, artwork, first = on_x
+    fail_a_repost(app, artist, artwork, x_server)
     rename(artist, "hyena_arts")
     older, newer = sorted(reposts(artist), key=lambda d: d["id"])
     assert older["state"] == "cancelled" and older["last_error"].startswith(sync.SUPERSEDED)
@@ -59,10 +64,7 @@ def test_a_failed_repost_is_superseded_by_a_newer_one_and_cannot_be_retried(app,
 
 def test_a_repost_whose_copy_was_already_replaced_stops_before_posting(app, on_x, x_server):
     artist, artwork, _first = on_x
-    opt_in(artist, artwork)
-    x_server.fail_next(1, status=403, path="/2/tweets", method="POST", detail="Forbidden")
-    rename(artist, "hyena_art")
-    assert attempt(app) == ["failed"]
+    fail_a_repost(app, artist, artwork, x_server)
     [older] = reposts(artist)
     rename(artist, "hyena_arts")
     assert attempt(app) == ["posted"]  # the newer one replaced the copy
