@@ -92,23 +92,17 @@ def resolve(
     return conflict
 
 
-def kept_after_dispute(session: Session, artwork_id: int) -> RegistryConflict | None:
-    """The latest decided conflict that left this work the attribution (it was the earlier side
-    of one decided ``kept_first``, or the later side of one ``given_second``): its record says
-    so, since the decision may have been its own owner's."""
-    return session.scalars(
-        select(RegistryConflict)
-        .where(
-            or_(
-                (RegistryConflict.state == "kept_first")
-                & (RegistryConflict.existing_artwork_id == artwork_id),
-                (RegistryConflict.state == "given_second")
-                & (RegistryConflict.artwork_id == artwork_id),
-            )
-        )
-        .order_by(RegistryConflict.resolved_at.desc(), RegistryConflict.id.desc())
-        .limit(1)
-    ).first()
+def kept_after_dispute(history: list[RegistryConflict], artwork_id: int) -> RegistryConflict | None:
+    """Of an artwork's conflicts (``for_artwork``), the latest decided one that left it the
+    attribution (the earlier side of one decided ``kept_first``, or the later side of one
+    ``given_second``): its record says so, since the decision may have been its own owner's."""
+    kept = [
+        c
+        for c in history
+        if (c.state == "kept_first" and c.existing_artwork_id == artwork_id)
+        or (c.state == "given_second" and c.artwork_id == artwork_id)
+    ]
+    return max(kept, key=lambda c: (c.resolved_at or c.created_at, c.id), default=None)
 
 
 def for_artwork(session: Session, artwork_id: int) -> list[RegistryConflict]:

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from adapters import registry as platforms
 from server.models import Artwork, Person
-from server.registry import service
-from server.registry.conflicts import kept_after_dispute
+from server.registry.conflicts import for_artwork, kept_after_dispute
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9]{1,16}")
 ARTIST_ROLES = ("artist", "co_artist", "colorist")
@@ -57,8 +56,9 @@ def canonical_url(public_url: str, artwork: Artwork) -> str:
 
 def document(session: Session, artwork: Artwork, public_url: str) -> dict[str, Any]:
     base = public_url.rstrip("/")
-    conflicts = service.open_conflicts(session, artwork.id)
-    disputed = None if conflicts else kept_after_dispute(session, artwork.id)
+    history = for_artwork(session, artwork.id)  # one query: the open ones and the decided
+    under_review = any(c.state == "open" for c in history)
+    disputed = None if under_review else kept_after_dispute(history, artwork.id)
     return {
         "public_id": artwork.public_id,
         "url": canonical_url(public_url, artwork),
@@ -91,7 +91,7 @@ def document(session: Session, artwork: Artwork, public_url: str) -> dict[str, A
             if c.source != "replaced"  # deleted by a repost; its URL still resolves to the work
             if is_web_url(c.url)
         ],
-        "review": "under_review" if conflicts else "disputed" if disputed else "none",
+        "review": "under_review" if under_review else "disputed" if disputed else "none",
         "review_decided_at": disputed.resolved_at if disputed else None,
     }
 
