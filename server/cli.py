@@ -490,22 +490,37 @@ def conflicts_group() -> None:
 
 
 @conflicts_group.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Decided conflicts too, not only open.")
+@click.option("--all", "show_all", is_flag=True, help="Decided conflicts too.")
+@click.option("--appealed", is_flag=True, help="Only conflicts under appeal (yours to decide).")
 @click.pass_context
-def conflicts_list(ctx: click.Context, show_all: bool) -> None:
-    """One line per conflict: id, state, earlier and later artwork with their owners' ids."""
+def conflicts_list(ctx: click.Context, show_all: bool, appealed: bool) -> None:
+    """One line per conflict waiting for a decision (open, or an owner's decision under
+    appeal): id, state, who decided, APPEALED while an appeal waits (``appeal-done`` once an
+    operator decided it), earlier and later artwork with their owners' ids; an appeal's
+    reason follows on its own line."""
     from server.registry import conflicts
 
+    if show_all and appealed:
+        raise click.UsageError("give --all or --appealed, not both")
+    which = "all" if show_all else "appealed" if appealed else "waiting"
     with db.session_scope(_app(ctx)) as session:
-        rows = conflicts.listing(session, None if show_all else "open")
+        rows = conflicts.listing(session, which)
     for r in rows:
+        mark = "APPEALED" if r.under_appeal else "appeal-done" if r.appealed_at else "-"
         click.echo(
-            f"{r.id:>6}  {r.state:<12}  earlier artwork {r.earlier_artwork} (user "
-            f"{r.earlier_owner})  later artwork {r.later_artwork} (user {r.later_owner})  "
-            f"distance {r.distance}"
+            f"{r.id:>6}  {r.state:<12}  by {r.decided_by or '-':<8}  {mark:<11}  earlier "
+            f"artwork {r.earlier_artwork} (user {r.earlier_owner})  later artwork "
+            f"{r.later_artwork} (user {r.later_owner})  distance {r.distance}"
         )
+        if r.appealed_at is not None:
+            reason = f'"{r.appeal_reason}"' if r.appeal_reason else "(no reason given)"
+            click.echo(f"{'':>6}  appealed {r.appealed_at:%Y-%m-%d %H:%M} UTC: {reason}")
     if not rows:
-        click.echo("no conflicts" if show_all else "no open conflicts")
+        click.echo(
+            {"all": "no conflicts", "appealed": "no conflicts under appeal"}.get(
+                which, "no open or appealed conflicts"
+            )
+        )
 
 
 @conflicts_group.command("resolve")
@@ -513,7 +528,7 @@ def conflicts_list(ctx: click.Context, show_all: bool) -> None:
 @click.argument("decision", type=click.Choice(["keep_first", "give_second", "separate"]))
 @click.pass_context
 def conflicts_resolve(ctx: click.Context, conflict_id: int, decision: str) -> None:
-    """Decide a conflict as the operator (may change an earlier decision)."""
+    """Decide a conflict as the operator (may change an earlier decision; closes an appeal)."""
     from server.models import RegistryConflict
     from server.registry import conflicts
 
@@ -521,8 +536,9 @@ def conflicts_resolve(ctx: click.Context, conflict_id: int, decision: str) -> No
         conflict = session.get(RegistryConflict, conflict_id)
         if conflict is None:
             raise click.ClickException(f"no conflict {conflict_id}")
+        appealed = conflicts.is_under_appeal(conflict)
         state = conflicts.resolve(session, conflict, decision, operator=True).state
-    click.echo(f"conflict {conflict_id}: {state}")
+    click.echo(f"conflict {conflict_id}: {state}" + (" (appeal closed)" if appealed else ""))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -362,7 +362,11 @@ class RegistryConflict(Base):
     """A registration whose image matches another user's public work; both are under review.
 
     ``artwork_id`` is the later registration, ``existing_artwork_id`` the earlier one, which
-    keeps the public display (matches, lookups) until the conflict is resolved.
+    keeps the public display (matches, lookups) until the conflict is resolved. ``decided_by``
+    says who made the current decision ("owner" | "operator"; NULL for rows decided before it
+    was recorded); the later side's owner may appeal an owner's ``kept_first`` once
+    (``appealed_at``, ``appeal_reason``), and it stays under appeal until an operator decides
+    (server/registry/conflicts.py).
     """
 
     __tablename__ = "registry_conflicts"
@@ -379,6 +383,9 @@ class RegistryConflict(Base):
     state: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(16))
+    appealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    appeal_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 # -- import (issue 11) -----------------------------------------------------------------------

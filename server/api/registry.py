@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from adapters import registry as platforms
@@ -23,7 +23,7 @@ from server import artworks, db
 from server.api.spec import endpoint, parse_json_body
 from server.auth import current_user
 from server.errors import ApiError, error_body, not_found
-from server.models import Artwork, Copy
+from server.models import Artwork, Copy, RegistryConflict
 from server.registry import conflicts, service, works
 
 bp = Blueprint("registry", __name__, url_prefix="/api/v1")
@@ -76,8 +76,11 @@ class WorkOut(BaseModel):
     images: list[WorkImage]
     credits: list[WorkCredit]
     copies: list[WorkCopy]
-    review: str  # "none" | "under_review" | "disputed" (kept the attribution in a decided conflict)
-    review_decided_at: dt.datetime | None  # when that conflict was decided
+    # "none" | "under_review" (a conflict is open) | "appealed" (kept the attribution in an
+    # owner's decision that the other side appealed; an operator will decide) | "disputed"
+    # (kept the attribution in a decided conflict)
+    review: str
+    review_decided_at: dt.datetime | None  # when that conflict was decided (appealed/disputed)
 
 
 class PublishOut(BaseModel):
@@ -93,6 +96,10 @@ class ConflictOut(BaseModel):
     other_work: str  # public id of the other work
     distance: int
     created_at: dt.datetime
+    decided_by: str | None  # "owner" | "operator"; null while open or if not recorded
+    appealed_at: dt.datetime | None  # when the later side appealed the owner's decision
+    appeal_reason: str | None
+    under_appeal: bool  # appealed and waiting for an operator's decision
 
 
 class ConflictList(BaseModel):
@@ -201,21 +208,29 @@ def publish_artwork(artwork_id: int) -> PublishOut:
 def artwork_conflicts(artwork_id: int) -> ConflictList:
     session = db.session()
     artwork = _owned(artwork_id)
-    items = []
-    for c in conflicts.for_artwork(session, artwork.id):
-        later = c.artwork_id == artwork.id
-        other = session.get(Artwork, c.existing_artwork_id if later else c.artwork_id)
-        items.append(
-            ConflictOut(
-                id=c.id,
-                state=c.state,
-                role="later" if later else "earlier",
-                other_work=other.public_id if other else "",
-                distance=c.distance,
-                created_at=c.created_at,
-            )
-        )
-    return ConflictList(items=items)
+    return ConflictList(
+        items=[
+            _conflict_out(c, later=c.artwork_id == artwork.id)
+            for c in conflicts.for_artwork(session, artwork.id)
+        ]
+    )
+
+
+def _conflict_out(c: RegistryConflict, *, later: bool) -> ConflictOut:
+    """``c`` as seen from one side (``later``: the artwork registered after the other)."""
+    other = db.session().get(Artwork, c.existing_artwork_id if later else c.artwork_id)
+    return ConflictOut(
+        id=c.id,
+        state=c.state,
+        role="later" if later else "earlier",
+        other_work=other.public_id if other else "",
+        distance=c.distance,
+        created_at=c.created_at,
+        decided_by=c.decided_by,
+        appealed_at=c.appealed_at,
+        appeal_reason=c.appeal_reason,
+        under_appeal=conflicts.is_under_appeal(c),
+    )
 
 
 class ConflictResolution(BaseModel):
@@ -252,15 +267,57 @@ def resolve_conflict(artwork_id: int) -> ConflictOut:
     except conflicts.AlreadyResolved as exc:
         raise ApiError(409, "conflict", str(exc), "conflict") from exc
     session.commit()
-    other = session.get(Artwork, conflict.artwork_id)
-    return ConflictOut(
-        id=conflict.id,
-        state=conflict.state,
-        role="earlier",
-        other_work=other.public_id if other else "",
-        distance=conflict.distance,
-        created_at=conflict.created_at,
-    )
+    return _conflict_out(conflict, later=False)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class ConflictAppeal(BaseModel):
+    conflict: int  # the id from GET /artworks/<id>/conflicts
+    # Plain text, one line, for the other side and the operator (never on the public record).
+    reason: str | None = Field(default=None, max_length=conflicts.REASON_MAX)
+
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _CONTROL.search(value):
+            raise ValueError("one line of text: no line breaks or control characters")
+        return value.strip() or None
+
+
+@endpoint(
+    bp,
+    "/artworks/<int:artwork_id>/conflicts/appeal",
+    "POST",
+    summary="Appeal a registry conflict that the earlier registration's owner decided "
+    "keep_first against this artwork (the later registration), once; an operator decides it",
+    body=ConflictAppeal,
+    response=ConflictOut,
+    parse_body=False,
+)
+def appeal_conflict(artwork_id: int) -> ConflictOut:
+    session = db.session()
+    artwork = _owned(artwork_id)  # before the body: another user's artwork is a plain 404
+    body = parse_json_body(ConflictAppeal)
+    assert isinstance(body, ConflictAppeal)
+    conflict = conflicts.find_for_later_owner(session, artwork.user_id, artwork.id, body.conflict)
+    if conflict is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no conflict {body.conflict} in which artwork {artwork_id} is the later "
+            "registration (only its owner appeals)",
+            "conflict",
+        )
+    try:
+        conflicts.appeal(session, conflict, body.reason)
+    except conflicts.NotAppealable as exc:
+        raise ApiError(409, "conflict", str(exc), "conflict") from exc
+    session.commit()
+    return _conflict_out(conflict, later=True)
 
 
 # -- public, read-only ----------------------------------------------------------------------

@@ -12,16 +12,30 @@ of the earlier registration (``POST /api/v1/artworks/<id>/conflicts/resolve``) o
 - ``separate``: both are separate works (recolours of one base, a redraw): both are shown.
 
 The decision lives in ``registry_conflicts.state`` (``open`` → ``kept_first`` |
-``given_second`` | ``separate``) so no schema change is needed, and ``service.suppressed``
-reads it. A decided conflict is final through the API; an operator may re-decide.
+``given_second`` | ``separate``), and ``service.suppressed`` reads it; ``decided_by`` records
+whose decision it is (``owner`` | ``operator``; NULL for conflicts decided before migration
+0010). A decided conflict is final for the owner; an operator may re-decide.
+
+Appeals: the earlier side's owner decides in their own cause, so the later side's owner may
+contest an owner's ``keep_first`` once (``POST /api/v1/artworks/<id>/conflicts/appeal``, with an
+optional short reason that both sides and operators see; it is not public, so an appeal
+cannot be used to post text on another artist's record). The conflict is then *under appeal*
+(``appealed_at`` set, still ``decided_by = "owner"``): the decision stands meanwhile (the
+appellant's work stays hidden) and the public record of the work that kept the attribution
+says ``review: "appealed"``. The operator's next decision (``creditline conflicts resolve``)
+closes the appeal: ``decided_by`` becomes ``operator`` and ``resolved_at`` its time;
+``appealed_at`` and the reason are kept as history. No second appeal is possible, and an
+operator's decision or an undocumented one (NULL) is not appealable through the API.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from server.models import Artwork, RegistryConflict, utcnow
@@ -30,10 +44,17 @@ log = logging.getLogger(__name__)
 
 DECISIONS = {"keep_first": "kept_first", "give_second": "given_second", "separate": "separate"}
 STATES = ("open", *DECISIONS.values())
+REASON_MAX = 500  # characters of an appeal's reason (the column is VARCHAR(500))
+MAX_ID = 2**31 - 1  # the largest id either database holds (server.app.IdConverter's bound)
 
 
 class AlreadyResolved(ValueError):
     """The conflict was decided before; only an operator may change a decision."""
+
+
+class NotAppealable(ValueError):
+    """The conflict cannot be appealed: still open, appealed before, or its decision is not an
+    owner's ``kept_first`` (the message says which)."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +68,29 @@ class ConflictRow:
     earlier_owner: int
     later_artwork: int
     later_owner: int
+    decided_by: str | None = None
+    appealed_at: dt.datetime | None = None
+    appeal_reason: str | None = None
+
+    @property
+    def under_appeal(self) -> bool:
+        return self.appealed_at is not None and self.decided_by == "owner"
+
+
+def is_under_appeal(conflict: RegistryConflict) -> bool:
+    """Appealed and not yet decided again: only the operator's decision replaces the owner's."""
+    return conflict.appealed_at is not None and conflict.decided_by == "owner"
+
+
+def _under_appeal_sql() -> ColumnElement[bool]:
+    return and_(RegistryConflict.appealed_at.is_not(None), RegistryConflict.decided_by == "owner")
 
 
 def find_for_earlier_owner(session: Session, user_id: int, artwork_id: int, conflict_id: int):  # type: ignore[no-untyped-def]
     """The conflict ``conflict_id`` whose earlier registration is ``artwork_id`` of ``user_id``;
     ``None`` otherwise (the later side's owner, or anyone else, cannot decide it)."""
+    if not 0 < conflict_id <= MAX_ID:  # an id from a JSON body: no overflow in the driver
+        return None
     return session.scalar(
         select(RegistryConflict)
         .join(Artwork, Artwork.id == RegistryConflict.existing_artwork_id)
@@ -63,31 +102,114 @@ def find_for_earlier_owner(session: Session, user_id: int, artwork_id: int, conf
     )
 
 
+def find_for_later_owner(
+    session: Session, user_id: int, artwork_id: int, conflict_id: int
+) -> RegistryConflict | None:
+    """The conflict ``conflict_id`` whose later registration is ``artwork_id`` of ``user_id``;
+    ``None`` otherwise (only the side a ``keep_first`` hides may appeal it)."""
+    if not 0 < conflict_id <= MAX_ID:
+        return None
+    return session.scalar(
+        select(RegistryConflict)
+        .join(Artwork, Artwork.id == RegistryConflict.artwork_id)
+        .where(
+            RegistryConflict.id == conflict_id,
+            RegistryConflict.artwork_id == artwork_id,
+            Artwork.user_id == user_id,
+        )
+    )
+
+
 def resolve(
     session: Session, conflict: RegistryConflict, decision: str, *, operator: bool = False
 ) -> RegistryConflict:
-    """Record ``decision`` (a key of ``DECISIONS``) on ``conflict``; the caller commits."""
+    """Record ``decision`` (a key of ``DECISIONS``) on ``conflict`` and whose it is; the caller
+    commits. An operator's decision also closes a pending appeal (``decided_by`` no longer
+    says "owner"); the appeal's time and reason stay as history."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
+    appealed = is_under_appeal(conflict)  # for the log line only
     # One conditional UPDATE: of two owners' requests (or an owner's and an operator's) that both
     # read "open", only the first decides; an operator may change a decision on purpose.
     guard = [] if operator else [RegistryConflict.state == "open"]
     done = session.execute(
         update(RegistryConflict)
         .where(RegistryConflict.id == conflict.id, *guard)
-        .values(state=DECISIONS[decision], resolved_at=utcnow())
+        .values(
+            state=DECISIONS[decision],
+            resolved_at=utcnow(),
+            decided_by="operator" if operator else "owner",
+        )
         .execution_options(synchronize_session=False)
     )
     session.refresh(conflict)
     if done.rowcount == 0:
         raise AlreadyResolved(f"conflict {conflict.id} was already resolved ({conflict.state})")
     log.info(
-        "registry conflict %s resolved: %s (artwork %s vs earlier %s)%s",
+        "registry conflict %s resolved: %s (artwork %s vs earlier %s) by the %s%s",
         conflict.id,
         conflict.state,
         conflict.artwork_id,
         conflict.existing_artwork_id,
-        " by an operator" if operator else "",
+        conflict.decided_by,
+        ", closing its appeal" if operator and appealed else "",
+    )
+    return conflict
+
+
+def _why_not_appealable(conflict: RegistryConflict) -> str | None:
+    """Why ``conflict`` cannot be appealed now, or ``None`` if it can."""
+    cid = conflict.id
+    if conflict.state == "open":
+        return f"conflict {cid} is still open: the earlier registration's owner decides it first"
+    if conflict.appealed_at is not None:
+        return f"conflict {cid} was already appealed; a decision can be appealed only once"
+    if conflict.decided_by == "operator":
+        return f"conflict {cid} was decided by an operator; that decision is final"
+    if conflict.decided_by != "owner":
+        return (
+            f"conflict {cid} was decided before the registry recorded who decides; "
+            "ask an operator to review it"
+        )
+    if conflict.state != "kept_first":
+        return (
+            f"conflict {cid} was decided {conflict.state}: your registration is shown, "
+            "so there is nothing to appeal"
+        )
+    return None
+
+
+def appeal(session: Session, conflict: RegistryConflict, reason: str | None) -> RegistryConflict:
+    """Put an owner's ``kept_first`` under appeal (the later side's request; the caller checked
+    ownership and commits). ``reason`` is plain text of at most ``REASON_MAX`` characters.
+
+    One conditional UPDATE, so two appeals, or an appeal and an operator's decision, that read
+    the same row cannot both take effect; raises ``NotAppealable`` saying why otherwise."""
+    if reason is not None and len(reason) > REASON_MAX:
+        raise ValueError(f"reason: at most {REASON_MAX} characters")
+    done = session.execute(
+        update(RegistryConflict)
+        .where(
+            RegistryConflict.id == conflict.id,
+            RegistryConflict.state == "kept_first",
+            RegistryConflict.decided_by == "owner",
+            RegistryConflict.appealed_at.is_(None),
+        )
+        .values(appealed_at=utcnow(), appeal_reason=reason or None)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(conflict)
+    if done.rowcount == 0:
+        raise NotAppealable(
+            _why_not_appealable(conflict) or f"conflict {conflict.id} cannot be appealed"
+        )
+    log.info(
+        "registry conflict %s appealed by the later registration's owner (artwork %s vs "
+        "earlier %s; reason of %d characters)",
+        conflict.id,
+        conflict.artwork_id,
+        conflict.existing_artwork_id,
+        len(conflict.appeal_reason or ""),
     )
     return conflict
 
@@ -103,6 +225,17 @@ def kept_after_dispute(history: list[RegistryConflict], artwork_id: int) -> Regi
         or (c.state == "given_second" and c.artwork_id == artwork_id)
     ]
     return max(kept, key=lambda c: (c.resolved_at or c.created_at, c.id), default=None)
+
+
+def kept_under_appeal(history: list[RegistryConflict], artwork_id: int) -> RegistryConflict | None:
+    """Of an artwork's conflicts, the latest one that left it the attribution and is now under
+    appeal (the artwork is its earlier side: only an owner's ``kept_first`` is appealable)."""
+    appealed = [
+        c
+        for c in history
+        if c.existing_artwork_id == artwork_id and c.state == "kept_first" and is_under_appeal(c)
+    ]
+    return max(appealed, key=lambda c: (c.appealed_at, c.id), default=None)
 
 
 def for_artwork(session: Session, artwork_id: int) -> list[RegistryConflict]:
@@ -121,8 +254,13 @@ def for_artwork(session: Session, artwork_id: int) -> list[RegistryConflict]:
     )
 
 
-def listing(session: Session, state: str | None = None) -> list[ConflictRow]:
-    """All conflicts (or those in ``state``) with both sides' artworks and owners."""
+Which = Literal["all", "waiting", "open", "appealed"]
+
+
+def listing(session: Session, which: Which = "all") -> list[ConflictRow]:
+    """Conflicts with both sides' artworks and owners: ``all``, ``open`` ones, those
+    ``appealed`` (under appeal: waiting for an operator), or all ``waiting`` for a decision
+    (open or under appeal)."""
     later = aliased(Artwork)
     earlier = aliased(Artwork)
     query = (
@@ -131,9 +269,26 @@ def listing(session: Session, state: str | None = None) -> list[ConflictRow]:
         .join(later, later.id == RegistryConflict.artwork_id)
         .order_by(RegistryConflict.id)
     )
-    if state is not None:
-        query = query.where(RegistryConflict.state == state)
+    if which == "open":
+        query = query.where(RegistryConflict.state == "open")
+    elif which == "appealed":
+        query = query.where(_under_appeal_sql())
+    elif which == "waiting":
+        query = query.where(or_(RegistryConflict.state == "open", _under_appeal_sql()))
+    elif which != "all":
+        raise ValueError(f"unknown listing {which!r}")
     return [
-        ConflictRow(c.id, c.state, c.distance, c.existing_artwork_id, e, c.artwork_id, lt)
+        ConflictRow(
+            c.id,
+            c.state,
+            c.distance,
+            c.existing_artwork_id,
+            e,
+            c.artwork_id,
+            lt,
+            c.decided_by,
+            c.appealed_at,
+            c.appeal_reason,
+        )
         for c, e, lt in session.execute(query)
     ]

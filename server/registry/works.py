@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters import registry as platforms
-from server.models import Artwork, Person
-from server.registry.conflicts import for_artwork, kept_after_dispute
+from server.models import Artwork, Person, RegistryConflict
+from server.registry.conflicts import for_artwork, kept_after_dispute, kept_under_appeal
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9]{1,16}")
 ARTIST_ROLES = ("artist", "co_artist", "colorist")
@@ -57,8 +57,18 @@ def canonical_url(public_url: str, artwork: Artwork) -> str:
 def document(session: Session, artwork: Artwork, public_url: str) -> dict[str, Any]:
     base = public_url.rstrip("/")
     history = for_artwork(session, artwork.id)  # one query: the open ones and the decided
-    under_review = any(c.state == "open" for c in history)
-    disputed = None if under_review else kept_after_dispute(history, artwork.id)
+    # Most pressing first: an open conflict, then an appeal waiting for an operator, then a
+    # decided dispute that left this work the attribution.
+    appealed: RegistryConflict | None = None
+    disputed: RegistryConflict | None = None
+    if any(c.state == "open" for c in history):
+        review = "under_review"
+    elif appealed := kept_under_appeal(history, artwork.id):
+        review, disputed = "appealed", appealed
+    elif disputed := kept_after_dispute(history, artwork.id):
+        review = "disputed"
+    else:
+        review = "none"
     return {
         "public_id": artwork.public_id,
         "url": canonical_url(public_url, artwork),
@@ -91,7 +101,7 @@ def document(session: Session, artwork: Artwork, public_url: str) -> dict[str, A
             if c.source != "replaced"  # deleted by a repost; its URL still resolves to the work
             if is_web_url(c.url)
         ],
-        "review": "under_review" if under_review else "disputed" if disputed else "none",
+        "review": review,
         "review_decided_at": disputed.resolved_at if disputed else None,
     }
 

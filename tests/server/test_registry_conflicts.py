@@ -164,7 +164,7 @@ def test_an_operator_lists_and_resolves_conflicts_from_the_command_line(
     assert run("conflicts", "resolve", str(conflict_id), "give_second").strip() == (
         f"conflict {conflict_id}: given_second"
     )
-    assert run("conflicts", "list").strip() == "no open conflicts"
+    assert run("conflicts", "list").strip() == "no open or appealed conflicts"
     assert "given_second" in run("conflicts", "list", "--all")
     assert shown(client, first, copy) == ["copy"]
     # an operator may change a decision; an unknown id or decision is a clean error
