@@ -25,6 +25,12 @@ done: at 10 million entries it takes about 20 s (bench/README.md), and searches 
 for it — meanwhile they scan the (longer) tail. Hashes live in a buffer that grows by a
 quarter when full, so an addition copies only the new rows; a search reads a view of the rows
 that existed when it started, which later additions never change.
+
+A build that fails (a ``MemoryError`` at 10 million entries, or ``max_table_bytes`` refusing it)
+is retried after a delay that doubles from ``retry_seconds`` up to ``retry_cap`` and resets on
+success: without it every addition over the tail limit would start another doomed build of the
+whole index (20 s of CPU each at 10 M) and log the same traceback again. Meanwhile searches scan
+the growing tail, so their answers stay exact; only their speed suffers.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import itertools
 import logging
 import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +51,8 @@ BITS = 256
 WORDS = 4  # 256 bits as 4 × uint64, most significant bit first
 CHUNKS = 11
 MAX_PREFIX_BITS = 22
+RETRY_SECONDS = 5.0  # first wait after a failed table build; doubles per failure
+RETRY_CAP = 300.0  # longest wait between two attempts of a failing build
 
 
 def hex_to_words(hashes: list[str] | np.ndarray) -> np.ndarray:
@@ -115,12 +125,32 @@ class MIHIndex:
     """Append-only; entries are addressed by their position (0..len-1).
 
     ``background=False`` rebuilds inside ``add`` (the benchmark, which times builds); the
-    service's index rebuilds in a thread (``wait`` joins it)."""
+    service's index rebuilds in a thread (``wait`` joins it). ``max_table_bytes`` caps the
+    memory one build may take (beyond it the build fails with ``MemoryError`` before allocating,
+    and searches scan the tail); ``retry_seconds``/``retry_cap`` bound how often a failing build
+    is tried again; ``clock`` is the monotonic clock that backoff is measured on."""
 
-    def __init__(self, tail_limit: int = 4096, chunks: int = CHUNKS, background: bool = True):
+    def __init__(
+        self,
+        tail_limit: int = 4096,
+        chunks: int = CHUNKS,
+        background: bool = True,
+        *,
+        max_table_bytes: int | None = None,
+        retry_seconds: float = RETRY_SECONDS,
+        retry_cap: float = RETRY_CAP,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.tail_limit = tail_limit
         self.layout = chunk_layout(chunks)
         self.background = background
+        self.max_table_bytes = max_table_bytes
+        self.retry_seconds = retry_seconds
+        self.retry_cap = retry_cap
+        self._clock = clock
+        self.failures = 0  # consecutive failed builds (0 after a success)
+        self.attempts = 0  # builds started by additions, failed or not (for tests and logs)
+        self._retry_at = 0.0  # no build started by an addition before this (clock time)
         self._buffer = np.zeros((1024, WORDS), dtype=np.uint64)
         self._words = self._buffer[:0]  # the rows added so far: a view of the buffer
         self._tables = _Tables(
@@ -158,21 +188,26 @@ class MIHIndex:
             self._words = self._buffer[: n + k]
             if n + k - self._tables.built <= self.tail_limit:
                 return
+            if self._builder is not None or self._clock() < self._retry_at:
+                return  # the running rebuild goes on with these rows / a failed one waits
+            self.attempts += 1
             if not self.background or self._tables.built == 0:
                 # nothing built yet (a process loading the registry): searches would scan it
                 # all until the first build, so they wait for it instead
                 try:
                     self._tables = self._make_tables(self._words)
                 except Exception:  # the rows are in: searches scan them (exact, slower)
-                    log.exception("registry index: build of %d entries failed", n + k)
-            elif self._builder is None:  # else the running rebuild goes on with these rows
-                builder = threading.Thread(target=self._rebuild, name="mih-build", daemon=True)
-                try:
-                    builder.start()
-                except RuntimeError:  # no thread to be had: searches stay exact (a long tail)
-                    log.warning("registry index: cannot start a rebuild; retrying at next add")
-                    return
-                self._builder = builder  # only once started: ``wait`` may join it
+                    self._failed("build", n + k)
+                else:
+                    self._succeeded()
+                return
+            builder = threading.Thread(target=self._rebuild, name="mih-build", daemon=True)
+            try:
+                builder.start()
+            except RuntimeError:  # no thread to be had: searches stay exact (a long tail)
+                self._failed("rebuild thread start", n + k)
+                return
+            self._builder = builder  # only once started: ``wait`` may join it
 
     def build(self) -> None:
         """Build the tables over every entry now (after any rebuild in progress)."""
@@ -182,6 +217,7 @@ class MIHIndex:
         with self._lock:
             if tables.built >= self._tables.built:
                 self._tables = tables
+            self._succeeded()
 
     def wait(self) -> None:
         """Until no background rebuild is running."""
@@ -196,21 +232,58 @@ class MIHIndex:
             words = self._words
             try:
                 with self._building:
-                    tables: _Tables | None = self._make_tables(words)
-            except Exception:  # searches stay exact (a longer tail): log, try at the next add
-                log.exception("registry index: rebuild of %d entries failed", len(words))
-                tables = None
+                    tables = self._make_tables(words)
+            except Exception:  # searches stay exact (a longer tail); an addition retries later
+                with self._lock:
+                    self._failed("rebuild", len(words))
+                    self._builder = None
+                return
             with self._lock:
-                if tables is not None and tables.built > self._tables.built:
+                self._succeeded()
+                if tables.built > self._tables.built:
                     self._tables = tables
-                if tables is None or len(self._words) - tables.built <= self.tail_limit:
+                if len(self._words) - tables.built <= self.tail_limit:
                     self._builder = None  # the next addition over the limit starts another
                     return
+
+    def _failed(self, what: str, entries: int) -> None:
+        """Under ``_lock``, inside the ``except``: log this attempt once and push the next one
+        back (doubling, capped), so a build that cannot succeed costs a bounded rate of work."""
+        self.failures += 1
+        delay = min(self.retry_cap, self.retry_seconds * 2.0 ** (self.failures - 1))
+        self._retry_at = self._clock() + delay
+        log.exception(
+            "registry index: %s of %d entries failed (%d in a row); searches scan the tail,"
+            " next attempt in %.0f s",
+            what,
+            entries,
+            self.failures,
+            delay,
+        )
+
+    def _succeeded(self) -> None:
+        if self.failures:
+            log.info("registry index: tables built again after %d failures", self.failures)
+        self.failures = 0
+        self._retry_at = 0.0
+
+    def table_bytes(self, entries: int) -> int:
+        """About what one build of ``entries`` allocates at its peak: the values, order and
+        offset tables it returns, plus one chunk's temporaries (column, argsort) at a time."""
+        prefix = max(4, min(MAX_PREFIX_BITS, math.ceil(math.log2(max(entries, 2))) - 1))
+        m = len(self.layout)
+        tables = m * entries * (4 + 4) + m * ((1 << prefix) + 1) * 8
+        return tables + entries * (8 + 8 + 4 + 8 + 4) + (1 << prefix) * 8
 
     def _make_tables(self, words: np.ndarray) -> _Tables:
         n = len(words)
         if n >= 2**31:
             raise ValueError("more than 2**31 entries")
+        if self.max_table_bytes is not None and self.table_bytes(n) > self.max_table_bytes:
+            raise MemoryError(
+                f"tables for {n} entries need {self.table_bytes(n)} bytes;"
+                f" max_table_bytes is {self.max_table_bytes}"
+            )
         prefix = max(4, min(MAX_PREFIX_BITS, math.ceil(math.log2(max(n, 2))) - 1))
         m = len(self.layout)
         values = np.empty((m, n), dtype=np.uint32)

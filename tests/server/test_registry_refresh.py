@@ -3,15 +3,19 @@ commit out of id order, and without holding rows whose transaction rolls back.""
 
 from __future__ import annotations
 
+import math
 import secrets
+import threading
+import time
 
 import pytest
 from PIL import Image
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from server import db
 from server.models import Artwork, Fingerprint, Registration, RegistryConflict, utcnow
 from server.registry import service
+from server.registry.index import MIHIndex
 from tests.server.helpers import HYENA, artwork_form, png_bytes
 from tests.server.registry_helpers import encode, match, picture, publish_picture
 
@@ -45,6 +49,7 @@ def insert_fingerprint(conn, artwork_id: int) -> int:  # type: ignore[no-untyped
 def indexed(app, reg: service.Registry) -> set[int]:  # type: ignore[no-untyped-def]
     with db.session_scope(app) as session:
         reg.refresh(session)
+    reg.wait()  # a reconciliation it started (in its own thread) has finished
     return set(reg.arrays()[0].tolist())
 
 
@@ -206,3 +211,193 @@ def test_two_overlapping_registrations_of_one_picture_still_conflict(
     with db.session_scope(app) as session:
         [conflict] = session.scalars(select(RegistryConflict)).all()
         assert (conflict.artwork_id, conflict.existing_artwork_id) == (second, first)
+
+
+# -- reconciliation: rows the gap watch gave up on -------------------------------------------
+
+
+def commit_fingerprints(app, artwork_id: int, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    with db.engine_for(app).connect() as conn:
+        ids = [insert_fingerprint(conn, artwork_id) for _ in range(count)]
+        conn.commit()
+    return ids
+
+
+def delete_fingerprints(app, ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    with db.engine_for(app).connect() as conn:
+        conn.execute(delete(Fingerprint).where(Fingerprint.id.in_(ids)))
+        conn.commit()
+
+
+@pytest.mark.parametrize("delete_one", [False, True], ids=["plain", "with-a-deletion"])
+def test_a_row_committed_after_its_gap_was_forgotten_is_found_by_reconciliation(
+    app, artist, database_url, monkeypatch, delete_one
+):
+    """A transaction that holds its id longer than ``GAP_SECONDS``: the gap watch forgets the
+    id, and only the count comparison finds the row once it commits. ``with-a-deletion``: an
+    indexed row is deleted in the same interval, so the counts agree and the id sum tells."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: a row cannot commit behind a later id")
+    monkeypatch.setattr(service, "GAP_SECONDS", 0.3)
+    artwork = new_artwork(artist)
+    before = commit_fingerprints(app, artwork, 3)
+    reconciling = service.Registry(reconcile_seconds=0.0, reconcile_page=2)
+    today = service.Registry(reconcile_seconds=math.inf)  # the gap watch alone
+    engine = db.engine_for(app)
+    with engine.connect() as slow, engine.connect() as fast:
+        early = insert_fingerprint(slow, artwork)
+        late = insert_fingerprint(fast, artwork)
+        fast.commit()
+        for reg in (reconciling, today):
+            assert indexed(app, reg) == {*before, late}
+            assert early in reg.gaps
+        time.sleep(0.4)  # the slow transaction outlives GAP_SECONDS
+        for reg in (reconciling, today):
+            assert indexed(app, reg) == {*before, late}
+            assert reg.gaps == {}
+        assert reconciling.reconciliations == 0  # counts agreed at every refresh so far
+        if delete_one:
+            delete_fingerprints(app, [before[0]])
+        slow.commit()
+    assert indexed(app, today) == {*before, late}  # never seen again by this process
+    assert indexed(app, reconciling) == {*before, late, early}
+    assert reconciling.reconciliations == 1
+    for _ in range(3):  # agreed again: no second pass, nothing added twice
+        assert indexed(app, reconciling) == {*before, late, early}
+    assert reconciling.reconciliations == 1
+    assert len(reconciling.index) == 5
+    with db.session_scope(app) as session:
+        [row] = session.execute(select(Fingerprint.hash).where(Fingerprint.id == early)).all()
+    positions, _ = reconciling.index.search(service.hex_to_words([row.hash])[0], 0)
+    assert reconciling.arrays()[0][positions].tolist() == [early]
+
+
+def test_deleted_and_reused_ids_cost_one_reconciliation_each_and_add_nothing(
+    app, artist, database_url
+):
+    """Deleting indexed rows lowers the table's count below what the process took: one pass
+    finds nothing to add and remembers them as removed, and later checks agree (no pass per
+    interval, no re-added rows). SQLite gives a deleted newest id to the next row, which the
+    catch-up takes by its created_at: when the deletion was reconciled before, the counts
+    agree at once; when both fall between two checks, one more pass, still nothing added."""
+    sqlite = not database_url.startswith("postgresql")
+    artwork = new_artwork(artist)
+    rows = commit_fingerprints(app, artwork, 6)
+    reg = service.Registry(reconcile_seconds=0.0, reconcile_page=4)
+    assert indexed(app, reg) == set(rows)
+    delete_fingerprints(app, [rows[1], rows[-1]])
+    for _ in range(3):
+        assert indexed(app, reg) == set(rows)  # stale entries stay; confirm() drops them
+    assert reg.reconciliations == 1 and len(reg.index) == 6
+    [new] = commit_fingerprints(app, artwork, 1)
+    assert (new == rows[-1]) is sqlite  # SQLite reuses the deleted newest id
+    for _ in range(3):
+        assert indexed(app, reg) == {*rows, new}
+    assert len(reg.index) == 7  # the new row once, beside the stale entry of a reused id
+    assert reg.reconciliations == 1
+    delete_fingerprints(app, [new])  # deleted and reused between two checks
+    [newer] = commit_fingerprints(app, artwork, 1)
+    assert (newer == new) is sqlite
+    for _ in range(3):
+        assert indexed(app, reg) == {*rows, new, newer}
+    assert len(reg.index) == 8 and reg.reconciliations == 2
+
+
+class FailingOnce(MIHIndex):
+    """An index whose next addition fails before storing anything, as a ``MemoryError``
+    growing the buffer would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = False
+
+    def add(self, words):  # type: ignore[no-untyped-def]
+        if self.fail:
+            self.fail = False
+            raise MemoryError("no room for the new rows")
+        super().add(words)
+
+
+def test_rows_lost_by_a_failed_addition_are_recovered_by_reconciliation(app, artist):
+    """The catch-up moves ``last_id`` past rows before adding them; an addition that fails
+    loses them for the catch-up, and the count comparison brings them back."""
+    artwork = new_artwork(artist)
+    first = commit_fingerprints(app, artwork, 2)
+    index = FailingOnce()
+    reg = service.Registry(index=index, reconcile_seconds=0.0)
+    assert indexed(app, reg) == set(first)
+    lost = commit_fingerprints(app, artwork, 3)
+    index.fail = True
+    with pytest.raises(MemoryError), db.session_scope(app) as session:
+        reg.refresh(session)
+    assert reg.last_id == max(lost)  # the catch-up will not ask for them again
+    assert set(reg.arrays()[0].tolist()) == set(first)
+    assert indexed(app, reg) == {*first, *lost}
+    assert indexed(app, reg) == {*first, *lost}
+    assert reg.reconciliations == 1 and len(reg.index) == 5
+
+
+class HeldReconciliation(service.Registry):
+    """A registry whose reconciliation waits for the test's signal, as a listing of 10 million
+    ids (about 9 s) would."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.runs = 0
+
+    def _reconcile(self, conn, upto, expected):  # type: ignore[no-untyped-def]
+        self.runs += 1
+        self.started.set()
+        assert self.release.wait(30)
+        super()._reconcile(conn, upto, expected)
+
+
+def test_searches_do_not_wait_for_a_reconciliation_and_one_runs_at_a_time(app, artist):
+    artwork = new_artwork(artist)
+    first = commit_fingerprints(app, artwork, 2)
+    reg = HeldReconciliation(reconcile_seconds=0.0)
+    with db.session_scope(app) as session:
+        reg.refresh(session)
+    assert reg.started.wait(10)
+    more = commit_fingerprints(app, artwork, 2)
+    started = time.monotonic()
+    for _ in range(3):
+        with db.session_scope(app) as session:
+            reg.refresh(session)  # catches up; does not start a second reconciliation
+    assert time.monotonic() - started < 5
+    assert set(reg.arrays()[0].tolist()) == {*first, *more}
+    assert reg.runs == 1
+    reg.release.set()
+    reg.wait()
+    assert indexed(app, reg) == {*first, *more}
+    assert reg.runs == 2 and reg.reconciliations == 0  # the counts agreed both times
+
+
+def test_an_uninformative_row_counts_as_taken_and_is_not_listed_again(app, artist):
+    """Rows skipped as uninformative are part of what the process took: they never make the
+    counts differ."""
+    artwork = new_artwork(artist)
+    with db.engine_for(app).connect() as conn:
+        blank = conn.execute(
+            insert(Fingerprint)
+            .values(
+                artwork_id=artwork,
+                image_sha256="0" * 64,
+                variant="full",
+                hash="0" * 64,  # a flat picture's hash: never matched
+                colour=bytes(48),
+                bucket=0,
+                quality=90,
+                created_at=utcnow(),
+            )
+            .returning(Fingerprint.id)
+        ).scalar_one()
+        conn.commit()
+    kept = commit_fingerprints(app, artwork, 2)
+    reg = service.Registry(reconcile_seconds=0.0)
+    for _ in range(2):
+        assert indexed(app, reg) == set(kept)
+    assert reg.reconciliations == 0
+    assert reg.taken == service.Tally.of([blank, *kept])
