@@ -31,6 +31,10 @@ export const DEGENERATE = Object.freeze([
   ['5'.repeat(64), 40],
   ['a'.repeat(64), 40],
   ['0'.repeat(64), 16],
+  ['0000ffff'.repeat(8), 16],
+  ['ffff0000'.repeat(8), 16],
+  ['aaaa5555'.repeat(8), 16],
+  ['5555aaaa'.repeat(8), 16],
 ]);
 
 /** May this query fingerprint be matched? Enough gradient, and not a degenerate hash. */

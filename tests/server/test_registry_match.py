@@ -182,6 +182,53 @@ def test_pictures_whose_hash_unrelated_pictures_share_are_not_matched(app, clien
     assert answer.json == {"low_information": True, "candidates": []}
 
 
+def corner_mark(corner: str, mark: int, size: int = 3, field: int = 120) -> Image.Image:
+    """A flat grey field with a small square of grey level ``mark`` in one corner."""
+    img = Image.new("RGB", (320, 240), (field,) * 3)
+    x = 0 if corner[1] == "l" else 320 - size
+    y = 0 if corner[0] == "t" else 240 - size
+    ImageDraw.Draw(img).rectangle((x, y, x + size - 1, y + size - 1), fill=(mark,) * 3)
+    return img
+
+
+def test_a_mark_in_one_corner_hashes_to_a_degenerate_pattern_whatever_the_picture():
+    """The patterns in service.DEGENERATE_PATTERNS (other than 0) are the hashes of a picture
+    whose only two-dimensional detail is a small mark in the top-right, bottom-left or
+    bottom-right corner: one per corner and sign of the mark, the same for other fields, mark
+    sizes and contrasts (a top-left mark's hash depends on its size)."""
+    found = set()
+    for corner in ("tr", "bl", "br"):
+        for mark in (0, 255):
+            hashes = {
+                F.fingerprint_rgb(np.asarray(corner_mark(corner, mark, size, field))).hash
+                for size in (2, 3, 5)
+                for field in (90, 120, 160)
+            }
+            assert len(hashes) == 1, (corner, mark, hashes)
+            found |= hashes
+    patterns = {f"{p:064x}" for p in service.DEGENERATE_PATTERNS if p}
+    assert found == patterns
+    assert not any(service.informative(h, 100) for h in found)
+
+
+def test_a_flag_with_a_margin_is_not_indexed(app, artist):
+    """A red field with a thin white margin at the right and bottom: trimmed it is flat, and
+    untrimmed its only detail is the corner where the margins meet, so its hash is the
+    bottom-right pattern that a two-band flag or a shaded button shares (the benchmark's last
+    false matches between unrelated pictures); none of its fingerprints is matched against."""
+    flag = Image.new("RGB", (320, 240), (230, 20, 30))
+    ImageDraw.Draw(flag).rectangle((312, 0, 319, 239), fill="white")
+    ImageDraw.Draw(flag).rectangle((0, 232, 319, 239), fill="white")
+    canvas = F.fingerprint_rgb(np.asarray(flag))
+    assert canvas.quality >= F.MIN_QUALITY and canvas.hash == "5555aaaa" * 8
+    publish_picture(artist, encode(flag), title="flag")
+    registry = service.registry_for(app)
+    with db.session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Fingerprint)) > 0  # stored
+        registry.refresh(session)
+    assert len(registry.index) == 0
+
+
 def _grey(seed: int) -> Image.Image:
     return picture(seed).convert("L").convert("RGB")
 
