@@ -9,6 +9,11 @@
     'character_owner', 'other',
   ];
   // Same words as the posts themselves (adapters/rules.py DEFAULT_CREDIT_LABELS).
+  const REVIEW_NOTES = Object.freeze({
+    under_review: 'Attribution under review',
+    appealed: 'Attribution under appeal',
+    disputed: 'Attribution was disputed',
+  });
   const ROLE_LABELS = Object.freeze({
     artist: 'Art by',
     co_artist: 'Co-artist',
@@ -81,6 +86,8 @@
       title: text(work.title) || 'Untitled',
       canonicalUrl: safeUrl(work.url),
       underReview: work.review === 'under_review',
+      // The record's review state in words (GET /api/v1/works: under_review, appealed, disputed)
+      reviewNote: REVIEW_NOTES[work.review] || null,
       via: options.via || 'fingerprint',
       score: typeof options.score === 'number' ? options.score : null,
       credits,

@@ -90,7 +90,7 @@ a:hover, a:focus { text-decoration: underline; }
       el(
         'div',
         { class: 'foot' },
-        model.underReview ? el('span', { class: 'review' }, 'Attribution under review · ') : null,
+        model.reviewNote ? el('span', { class: 'review' }, `${model.reviewNote} · `) : null,
         `Creditline: ${via}`,
         model.canonicalUrl ? ' · ' : null,
         model.canonicalUrl ? link(model.canonicalUrl, 'canonical record', 'canonical') : null,

@@ -61,4 +61,13 @@ test('hostile or broken records do not throw', () => {
   assert.equal(m.title.length, 120);
   assert.equal(m.underReview, false);
   assert.equal(badgeModel({ ...WORK, review: 'under_review' }).underReview, true);
+  assert.equal(m.reviewNote, null);
+  for (const [review, note] of [
+    ['under_review', 'Attribution under review'],
+    ['appealed', 'Attribution under appeal'],
+    ['disputed', 'Attribution was disputed'],
+    ['<b>x</b>', null],
+  ]) {
+    assert.equal(badgeModel({ ...WORK, review }).reviewNote, note);
+  }
 });
