@@ -115,6 +115,15 @@ def load(path: str, max_side: int = MAX_SIDE) -> Image.Image | None:
     return img
 
 
+def min_side(path: str) -> int:
+    """The picture's shorter side in pixels (0 if it cannot be read); ``load`` refuses < 64."""
+    try:
+        with Image.open(path) as im:
+            return min(im.size)
+    except Exception:
+        return 0
+
+
 def big_enough(path: str) -> bool:
     try:
         with Image.open(path) as im:
@@ -484,7 +493,9 @@ def holdout_negatives(files: list[str], data: dict, n: int) -> list[tuple[str, d
             p for p, ok in zip(files, pool.map(big_enough, files, chunksize=64), strict=True) if ok
         ]
         used |= set(big[len(big) - TUNE_RESERVED :])
-        fresh = [p for p in files if p not in used][:n]
+        left = [p for p in files if p not in used]
+        sizes = pool.map(min_side, left, chunksize=64)
+        fresh = [p for p, side in zip(left, sizes, strict=True) if side >= 64][:n]
         print(f"==> holdout: {len(fresh)} fresh pictures", flush=True)
         found = pool.map(work_negatives, fresh, chunksize=4)
     return [(p, q) for p, q in zip(fresh, found, strict=True) if q]
@@ -544,6 +555,8 @@ def fingerprint_all(args: argparse.Namespace, files: list[str]) -> dict:
                 if batch:
                     distractor_thumbs.append(thumb)
                     distractor_sources.append(source)
+                for fp in batch:  # which picture it came from (false-match review)
+                    fp["src"] = len(distractor_sources) - 1
                 distractors.extend(batch)
                 if len(distractors) >= args.distractors:
                     pool.terminate()
@@ -598,7 +611,8 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
             pd.append((w["pdq"], work))
     n_real = len(table.hashes)
     for i, fp in enumerate(distractors):
-        table.add(fp, 2_000_000 + i // 5)
+        # one work per source picture (older saved runs lack "src": five fingerprints a work)
+        table.add(fp, 2_000_000 + fp.get("src", i // 5))
     table.freeze()
     dh_arr = np.array([d for d, _ in dh], dtype=np.uint64)
     dh_work = np.array([w for _, w in dh])
@@ -745,6 +759,18 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
     neg_rules = {rule.name: {"raw": 0, "deduplicated": 0} for rule in RULES}
     examples = []
     work_paths = {c["idx"]: c["path"] for c in matchable}
+
+    def work_label(work: int) -> str:
+        """The picture a work id stands for (a recolour is its source turned in hue)."""
+        if work >= 2_000_000:
+            src = work - 2_000_000
+            has_src = bool(distractors) and "src" in distractors[0]
+            return f"distractor {distractor_sources[src]}" if has_src else f"distractor work {work}"
+        if work >= 1_000_000:
+            source, turn = divmod(work - 1_000_000, 10)
+            return f"{work_paths[source]} rotated {turn * 90} deg"
+        return work_paths[work]
+
     for (path, n), dup in zip(negatives, duplicate_of, strict=True):
         sets = ["raw"] if dup is not None else ["raw", "deduplicated"]
         for tname, q in n["queries"].items():
@@ -765,7 +791,7 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
                         {
                             "query": path,
                             "transform": tname,
-                            "matched": work_paths.get(top, f"distractor work {top}"),
+                            "matched": work_label(top),
                             "registered_near_duplicate": dup,
                         }
                     )
