@@ -28,22 +28,23 @@ def new_artwork(artist, image: bytes | None = None) -> int:  # type: ignore[no-u
     return created.json["id"]
 
 
-def insert_fingerprint(conn, artwork_id: int) -> int:  # type: ignore[no-untyped-def]
-    """One fingerprint row on ``conn`` (not committed); its id."""
-    return conn.execute(
-        insert(Fingerprint)
-        .values(
-            artwork_id=artwork_id,
-            image_sha256="0" * 64,
-            variant="full",
-            hash=secrets.token_hex(32),
-            colour=secrets.token_bytes(48),
-            bucket=0,
-            quality=90,
-            created_at=utcnow(),
-        )
-        .returning(Fingerprint.id)
-    ).scalar_one()
+def insert_fingerprint(  # type: ignore[no-untyped-def]
+    conn, artwork_id: int, fid: int | None = None, hash_hex: str | None = None
+) -> int:
+    """One fingerprint row on ``conn`` (not committed; id ``fid`` if given); its id."""
+    values = {
+        "artwork_id": artwork_id,
+        "image_sha256": "0" * 64,
+        "variant": "full",
+        "hash": hash_hex or secrets.token_hex(32),
+        "colour": secrets.token_bytes(48),
+        "bucket": 0,
+        "quality": 90,
+        "created_at": utcnow(),
+    }
+    if fid is not None:
+        values["id"] = fid
+    return conn.execute(insert(Fingerprint).values(**values).returning(Fingerprint.id)).scalar_one()
 
 
 def indexed(app, reg: service.Registry) -> set[int]:  # type: ignore[no-untyped-def]
@@ -401,3 +402,48 @@ def test_an_uninformative_row_counts_as_taken_and_is_not_listed_again(app, artis
         assert indexed(app, reg) == set(kept)
     assert reg.reconciliations == 0
     assert reg.taken == service.Tally.of([blank, *kept])
+
+
+class SearchDuringFetch:
+    """The reconciliation's connection, on which a search's catch-up runs just before the
+    missing rows are fetched (after the listing and the known ids were read), as one can while
+    a reconciliation over millions of rows takes seconds. Statements: 1 the count and sum,
+    2 the listing (one page here), 3 fetching the missing rows."""
+
+    def __init__(self, conn, app, reg: service.Registry) -> None:  # type: ignore[no-untyped-def]
+        self.conn, self.app, self.reg, self.statements = conn, app, reg, 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.conn, name)
+
+    def execute(self, statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.statements += 1
+        if self.statements == 3:
+            with db.session_scope(self.app) as session:
+                self.reg.refresh(session)  # takes the watched gap that has committed
+        return self.conn.execute(statement, *args, **kwargs)
+
+
+def test_a_row_taken_by_a_search_during_a_reconciliation_is_not_taken_twice(app, artist):
+    """With an uninformative row among those taken, the rows other refreshes took while the
+    reconciliation fetched are still recognised (they were once read from the wrong end of the
+    taken ids, and the gap row was indexed twice)."""
+    artwork = new_artwork(artist)
+    with db.engine_for(app).begin() as conn:
+        base = conn.execute(select(Fingerprint.id).order_by(Fingerprint.id.desc())).scalar() or 0
+        for offset in (1, 3, 5):
+            insert_fingerprint(conn, artwork, fid=base + offset)
+        insert_fingerprint(conn, artwork, fid=base + 2, hash_hex="0" * 64)  # never indexed
+    reg = service.Registry(reconcile_seconds=1e9)
+    assert indexed(app, reg) == {base + 1, base + 3, base + 5}
+    assert base + 4 in reg.gaps  # its transaction may still commit
+    expected = reg.taken
+    with db.engine_for(app).begin() as conn:
+        insert_fingerprint(conn, artwork, fid=base + 4)  # it does
+    with db.engine_for(app).connect() as conn:
+        during = SearchDuringFetch(conn, app, reg)
+        reg._reconcile(during, reg.last_id, expected)  # the counts differ by the late row
+    assert during.statements == 3
+    ids = reg.arrays()[0].tolist()
+    assert sorted(ids) == [base + 1, base + 3, base + 4, base + 5]  # once each
+    assert reg.removed == service.Tally()  # nothing the table holds counts as gone
