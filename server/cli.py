@@ -537,7 +537,10 @@ def conflicts_resolve(ctx: click.Context, conflict_id: int, decision: str) -> No
         if conflict is None:
             raise click.ClickException(f"no conflict {conflict_id}")
         appealed = conflicts.is_under_appeal(conflict)
-        state = conflicts.resolve(session, conflict, decision, operator=True).state
+        try:
+            state = conflicts.resolve(session, conflict, decision, operator=True).state
+        except conflicts.ChangedMeanwhile as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"conflict {conflict_id}: {state}" + (" (appeal closed)" if appealed else ""))
 
 

@@ -8,12 +8,13 @@
     'artist', 'co_artist', 'colorist', 'base_by', 'commissioner', 'gift_for', 'trade_with',
     'character_owner', 'other',
   ];
-  // Same words as the posts themselves (adapters/rules.py DEFAULT_CREDIT_LABELS).
+  // The record's review state in words (GET /api/v1/works `review`).
   const REVIEW_NOTES = Object.freeze({
     under_review: 'Attribution under review',
     appealed: 'Attribution under appeal',
     disputed: 'Attribution was disputed',
   });
+  // Same words as the posts themselves (adapters/rules.py DEFAULT_CREDIT_LABELS).
   const ROLE_LABELS = Object.freeze({
     artist: 'Art by',
     co_artist: 'Co-artist',
@@ -86,8 +87,11 @@
       title: text(work.title) || 'Untitled',
       canonicalUrl: safeUrl(work.url),
       underReview: work.review === 'under_review',
-      // The record's review state in words (GET /api/v1/works: under_review, appealed, disputed)
-      reviewNote: REVIEW_NOTES[work.review] || null,
+      // own keys only: a record saying "constructor" or "__proto__" gets no note
+      reviewNote:
+        typeof work.review === 'string' && Object.hasOwn(REVIEW_NOTES, work.review)
+          ? REVIEW_NOTES[work.review]
+          : null,
       via: options.via || 'fingerprint',
       score: typeof options.score === 'number' ? options.score : null,
       credits,

@@ -67,6 +67,10 @@ test('hostile or broken records do not throw', () => {
     ['appealed', 'Attribution under appeal'],
     ['disputed', 'Attribution was disputed'],
     ['<b>x</b>', null],
+    ['constructor', null],
+    ['__proto__', null],
+    ['toString', null],
+    [['appealed'], null],
   ]) {
     assert.equal(badgeModel({ ...WORK, review }).reviewNote, note);
   }

@@ -270,7 +270,9 @@ def resolve_conflict(artwork_id: int) -> ConflictOut:
     return _conflict_out(conflict, later=False)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# control characters, line and paragraph separators, and the invisible ones that reorder or
+# hide text (bidi overrides and isolates, zero-width characters) in the operator's listing
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 class ConflictAppeal(BaseModel):
@@ -284,7 +286,7 @@ class ConflictAppeal(BaseModel):
         if value is None:
             return None
         if _CONTROL.search(value):
-            raise ValueError("one line of text: no line breaks or control characters")
+            raise ValueError("one line of text: no line breaks, control or invisible characters")
         return value.strip() or None
 
 

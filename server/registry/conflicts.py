@@ -52,6 +52,10 @@ class AlreadyResolved(ValueError):
     """The conflict was decided before; only an operator may change a decision."""
 
 
+class ChangedMeanwhile(ValueError):
+    """An appeal arrived between the operator reading a conflict and deciding it."""
+
+
 class NotAppealable(ValueError):
     """The conflict cannot be appealed: still open, appealed before, or its decision is not an
     owner's ``kept_first`` (the message says which)."""
@@ -131,7 +135,15 @@ def resolve(
     appealed = is_under_appeal(conflict)  # for the log line only
     # One conditional UPDATE: of two owners' requests (or an owner's and an operator's) that both
     # read "open", only the first decides; an operator may change a decision on purpose.
-    guard = [] if operator else [RegistryConflict.state == "open"]
+    # An operator decides on what they saw: if an appeal arrived after they read the conflict,
+    # nothing changes and they are told (``ChangedMeanwhile``), so no appeal is closed unseen.
+    guard = (
+        [RegistryConflict.state == "open"]
+        if not operator
+        else [RegistryConflict.appealed_at.is_(None)]
+        if conflict.appealed_at is None
+        else [RegistryConflict.appealed_at == conflict.appealed_at]
+    )
     done = session.execute(
         update(RegistryConflict)
         .where(RegistryConflict.id == conflict.id, *guard)
@@ -143,6 +155,11 @@ def resolve(
         .execution_options(synchronize_session=False)
     )
     session.refresh(conflict)
+    if done.rowcount == 0 and operator:
+        raise ChangedMeanwhile(
+            f"conflict {conflict.id} was appealed while you decided; nothing was changed: "
+            "look at it again (creditline conflicts list --appealed)"
+        )
     if done.rowcount == 0:
         raise AlreadyResolved(f"conflict {conflict.id} was already resolved ({conflict.state})")
     log.info(

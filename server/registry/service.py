@@ -61,9 +61,10 @@ REGISTER_LOCK = 0x43524C52  # PostgreSQL advisory lock key held while registerin
 # (``tests/server/test_registry_match.py`` recomputes the six from such pictures; a top-left
 # mark's hash depends on its size, and no real picture's was near one). Measured
 # (bench/README.md): false matches through 0x5555… (top right) were at distance 0–28 from it,
-# real clip-art hashes ≥ 53 (radius 40); the bottom-left and bottom-right patterns carried the
-# last two false matches between unrelated pictures (a red flag with a margin against a
-# two-band flag, a shaded button against a frame) at distance 0–16; radius 16 for them, the
+# real clip-art hashes ≥ 53 (radius 40); the bottom-right patterns carried the last two false
+# matches between unrelated pictures (a red flag with a margin against a two-band flag, a
+# shaded button against a frame) at distance 0–16, and the bottom-left ones are the same case
+# mirrored (no measured false match went through them); radius 16 for the four, the
 # one of 16/24/32/40 that cost nothing on the tuning split (24 lost recolours, 32 and 40 recall
 # too). Pattern → radius within which a hash is not matched.
 DEGENERATE_PATTERNS = {

@@ -180,6 +180,10 @@ def test_only_the_later_owner_appeals_an_owners_keep_first(app, client, artist, 
     assert refused(other_artist, copy["id"], 400, "one line", reason="a\nb")["field"] == "reason"
     assert refused(other_artist, copy["id"], 400, "", reason=["list"])["field"] == "reason"
     assert refused(other_artist, copy["id"], 400, "NUL", reason="a\0b")["field"] == "reason"
+    for invisible in ("\u202e", "\u2066", "\u200b", "\ufeff"):  # reorders or hides text
+        assert (
+            refused(other_artist, copy["id"], 400, "", reason=f"a{invisible}b")["field"] == "reason"
+        )
     assert refused(other_artist, copy["id"], 400, "", cid="seven")["field"] == "conflict"
     missing = other_artist.post(f"/api/v1/artworks/{copy['id']}/conflicts/appeal", json={})
     assert missing.status_code == 400 and missing.json["error"]["field"] == "conflict"
@@ -249,6 +253,32 @@ def test_of_two_appeals_or_an_appeal_and_an_operator_read_together_one_counts(
         with pytest.raises(conflicts.NotAppealable, match="by an operator"):
             conflicts.appeal(stale, read_first, "late")
     assert row(app, cid2).appealed_at is None
+
+
+def test_an_operator_does_not_close_an_appeal_that_arrived_after_they_looked(
+    app, artist, other_artist
+):
+    """An operator decides on the conflict as read: an appeal committed meanwhile stays open
+    (nothing changes, and they are told) rather than being closed unseen."""
+    first, copy, conflict_id = conflict_pair(artist, other_artist)
+    resolve(artist, first["id"], conflict_id, "keep_first")
+    with db.session_scope(app) as operator:
+        read_before = operator.get(RegistryConflict, conflict_id)
+        assert read_before.appealed_at is None
+        assert appeal(other_artist, copy["id"], conflict_id, "it is mine").status_code == 200
+        with pytest.raises(conflicts.ChangedMeanwhile, match="appealed while you decided"):
+            conflicts.resolve(operator, read_before, "give_second", operator=True)
+    stored = row(app, conflict_id)
+    assert (stored.state, stored.decided_by, stored.appeal_reason) == (
+        "kept_first",
+        "owner",
+        "it is mine",
+    )
+    with db.session_scope(app) as operator:  # read again: the decision goes through
+        decided = conflicts.resolve(
+            operator, operator.get(RegistryConflict, conflict_id), "give_second", operator=True
+        )
+        assert (decided.state, decided.decided_by) == ("given_second", "operator")
 
 
 # -- the migration -----------------------------------------------------------------------------
