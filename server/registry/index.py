@@ -301,6 +301,10 @@ class MIHIndex:
 
     def search(self, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions and distances of every entry within ``radius`` of ``query`` (4 uint64)."""
+        if self._retry_at and self._clock() >= self._retry_at:
+            # a failed build is due again: retry it now rather than at the next addition,
+            # which may never come (no registrations for a while)
+            self.add(np.zeros((0, WORDS), dtype=np.uint64))
         tables = self._tables
         words = self._words  # read after the tables: it holds at least ``built`` entries
         query = query.reshape(1, WORDS).astype(np.uint64)

@@ -168,3 +168,20 @@ def test_the_memory_estimate_covers_what_a_build_allocates():
         tracemalloc.stop()
     estimate = index.table_bytes(len(words))
     assert 0.8 * peak <= estimate <= 1.5 * peak, (estimate, peak)
+
+
+def test_a_failed_build_is_retried_by_searches_when_no_addition_comes():
+    """After a failure the retry does not wait for the next registration: the first search
+    after the backoff tries again (here it succeeds, the memory having been freed)."""
+    clock = Clock()
+    index = MIHIndex(tail_limit=100, max_table_bytes=TOO_SMALL, retry_seconds=5, clock=clock)
+    words, queries = rows_near(np.random.default_rng(9), 300)
+    index.add(words)
+    assert (index.attempts, index.failures, index.built) == (1, 1, 0)
+    index.max_table_bytes = None  # the build fits again
+    clock.now += 4
+    assert_exact(index, words, queries)  # searches before the backoff ends: no attempt
+    assert (index.attempts, index.built) == (1, 0)
+    clock.now += 1
+    assert_exact(index, words, queries)
+    assert (index.attempts, index.built) == (2, 300)
