@@ -41,12 +41,12 @@ def short(label: str) -> str:
 
 
 def picture(label: str) -> Image.Image | None:
-    """The picture a ``run.py`` work label names (a file, or a file turned in hue)."""
-    label = label.removeprefix("distractor ")
-    path, _, turned = label.partition(" rotated ")
-    if not Path(path).is_file():
+    """The picture a shortened ``run.py`` work label names (a file, a distractor's source file,
+    or a file turned in hue)."""
+    path, _, turned = label.removeprefix("distractor ").partition(" hue-turned ")
+    if not Path(CLIPART + path).is_file():
         return None
-    img = Image.open(path).convert("RGBA")
+    img = Image.open(CLIPART + path).convert("RGBA")
     return T.hue_rotate(img, int(turned.split()[0])) if turned else img
 
 
@@ -74,7 +74,7 @@ def main() -> None:
         totals[v["verdict"]] += len(transforms)
         print(f"{len(transforms):3d}  {v['verdict']:<11} {query}  ->  {matched}  {v['why']}")
         if args.sheets:
-            a, b = picture(CLIPART + query), picture(CLIPART + matched)
+            a, b = picture(query), picture(matched)
             if a is not None and b is not None:
                 Path(args.sheets).mkdir(parents=True, exist_ok=True)
                 similar.side_by_side(a, b).save(Path(args.sheets) / f"pair-{n:02d}.png")

@@ -449,6 +449,8 @@ def main() -> None:
         help="evaluate with this query-side quality threshold instead of the service's",
     )
     args = parser.parse_args()
+    if args.holdout and not args.load:
+        parser.error("--holdout evaluates saved fingerprints: give --load too")
     if args.quick:
         args.corpus, args.distractors, args.recolour, args.sizes = 150, 10_000, 30, "100000,1000000"
         args.negatives = 100
@@ -736,7 +738,7 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
     # near-duplicate as much as one of an original (the previous run missed these).
     recolour_thumbs = [w["thumb"] for r in recolours for w in r["works"]]
     recolour_labels = [
-        f"{work_paths_all[r['idx']]} rotated {w['degrees']} deg"
+        f"{work_paths_all[r['idx']]} hue-turned {w['degrees']} deg"
         for r in recolours
         for w in r["works"]
     ]
@@ -768,7 +770,7 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
             return f"distractor {distractor_sources[src]}" if has_src else f"distractor work {work}"
         if work >= 1_000_000:
             source, turn = divmod(work - 1_000_000, 10)
-            return f"{work_paths[source]} rotated {turn * 90} deg"
+            return f"{work_paths[source]} hue-turned {turn * 90} deg"
         return work_paths[work]
 
     for (path, n), dup in zip(negatives, duplicate_of, strict=True):
