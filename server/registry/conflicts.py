@@ -78,10 +78,10 @@ class ConflictRow:
 
     @property
     def under_appeal(self) -> bool:
-        return self.appealed_at is not None and self.decided_by == "owner"
+        return is_under_appeal(self)
 
 
-def is_under_appeal(conflict: RegistryConflict) -> bool:
+def is_under_appeal(conflict: RegistryConflict | ConflictRow) -> bool:
     """Appealed and not yet decided again: only the operator's decision replaces the owner's."""
     return conflict.appealed_at is not None and conflict.decided_by == "owner"
 
@@ -90,19 +90,13 @@ def _under_appeal_sql() -> ColumnElement[bool]:
     return and_(RegistryConflict.appealed_at.is_not(None), RegistryConflict.decided_by == "owner")
 
 
-def find_for_earlier_owner(session: Session, user_id: int, artwork_id: int, conflict_id: int):  # type: ignore[no-untyped-def]
+def find_for_earlier_owner(
+    session: Session, user_id: int, artwork_id: int, conflict_id: int
+) -> RegistryConflict | None:
     """The conflict ``conflict_id`` whose earlier registration is ``artwork_id`` of ``user_id``;
     ``None`` otherwise (the later side's owner, or anyone else, cannot decide it)."""
-    if not 0 < conflict_id <= MAX_ID:  # an id from a JSON body: no overflow in the driver
-        return None
-    return session.scalar(
-        select(RegistryConflict)
-        .join(Artwork, Artwork.id == RegistryConflict.existing_artwork_id)
-        .where(
-            RegistryConflict.id == conflict_id,
-            RegistryConflict.existing_artwork_id == artwork_id,
-            Artwork.user_id == user_id,
-        )
+    return _find_on_side(
+        session, RegistryConflict.existing_artwork_id, user_id, artwork_id, conflict_id
     )
 
 
@@ -111,16 +105,18 @@ def find_for_later_owner(
 ) -> RegistryConflict | None:
     """The conflict ``conflict_id`` whose later registration is ``artwork_id`` of ``user_id``;
     ``None`` otherwise (only the side a ``keep_first`` hides may appeal it)."""
-    if not 0 < conflict_id <= MAX_ID:
+    return _find_on_side(session, RegistryConflict.artwork_id, user_id, artwork_id, conflict_id)
+
+
+def _find_on_side(  # type: ignore[no-untyped-def]
+    session: Session, side, user_id: int, artwork_id: int, conflict_id: int
+) -> RegistryConflict | None:
+    if not 0 < conflict_id <= MAX_ID:  # an id from a JSON body: no overflow in the driver
         return None
     return session.scalar(
         select(RegistryConflict)
-        .join(Artwork, Artwork.id == RegistryConflict.artwork_id)
-        .where(
-            RegistryConflict.id == conflict_id,
-            RegistryConflict.artwork_id == artwork_id,
-            Artwork.user_id == user_id,
-        )
+        .join(Artwork, Artwork.id == side)
+        .where(RegistryConflict.id == conflict_id, side == artwork_id, Artwork.user_id == user_id)
     )
 
 
