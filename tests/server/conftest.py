@@ -63,3 +63,22 @@ def on_x(artist, x_server, post_on_x):
     artwork = post_on_x()
     [first] = x_server.tweets
     return artist, artwork, first
+
+
+@pytest.fixture
+def operator_cli(database_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """``creditline …`` (the operator's command line) against the test's database; returns the
+    output of a run that must succeed."""
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    monkeypatch.setenv("CREDITLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDITLINE_INSTANCE_PATH", str(tmp_path / "instance"))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return run

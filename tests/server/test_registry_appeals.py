@@ -44,23 +44,8 @@ def row(app, conflict_id: int) -> RegistryConflict:  # type: ignore[no-untyped-d
         return found
 
 
-@pytest.fixture
-def cli(database_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """``creditline …`` against the test's database; returns the output of a run that must
-    succeed."""
-    monkeypatch.setenv("CREDITLINE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CREDITLINE_INSTANCE_PATH", str(tmp_path / "instance"))
-
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
-
-
 def test_an_appeal_goes_to_an_operator_who_can_hand_the_attribution_over(
-    app, client, artist, other_artist, cli
+    app, client, artist, other_artist, operator_cli
 ):
     first, copy, conflict_id = conflict_pair(artist, other_artist)
     kept = resolve(artist, first["id"], conflict_id, "keep_first")
@@ -99,10 +84,13 @@ def test_an_appeal_goes_to_an_operator_who_can_hand_the_attribution_over(
     assert review(client, copy)["review"] == "none"  # the appellant's work is still hidden
 
     # the operator sees it, with the reason, by default and with --appealed
-    for listed in (cli("conflicts", "list"), cli("conflicts", "list", "--appealed")):
+    for listed in (
+        operator_cli("conflicts", "list"),
+        operator_cli("conflicts", "list", "--appealed"),
+    ):
         assert f"{conflict_id:>6}  kept_first    by owner     APPEALED" in listed
         assert '"I drew this in 2019; see my stream"' in listed
-    assert cli("conflicts", "resolve", str(conflict_id), "give_second").strip() == (
+    assert operator_cli("conflicts", "resolve", str(conflict_id), "give_second").strip() == (
         f"conflict {conflict_id}: given_second (appeal closed)"
     )
     assert shown(client, first, copy) == ["copy"]  # the later work is visible now
@@ -114,9 +102,9 @@ def test_an_appeal_goes_to_an_operator_who_can_hand_the_attribution_over(
     assert (stored.state, stored.decided_by) == ("given_second", "operator")
     assert stored.appealed_at is not None and stored.appeal_reason  # kept as history
     assert stored.resolved_at >= stored.appealed_at  # the operator's decision
-    assert cli("conflicts", "list").strip() == "no open or appealed conflicts"
-    assert cli("conflicts", "list", "--appealed").strip() == "no conflicts under appeal"
-    everything = cli("conflicts", "list", "--all")
+    assert operator_cli("conflicts", "list").strip() == "no open or appealed conflicts"
+    assert operator_cli("conflicts", "list", "--appealed").strip() == "no conflicts under appeal"
+    everything = operator_cli("conflicts", "list", "--all")
     assert f"{conflict_id:>6}  given_second  by operator  appeal-done" in everything
     # no second appeal, and the owner cannot re-decide through the API
     again = appeal(other_artist, copy["id"], conflict_id, "once more")
@@ -126,12 +114,14 @@ def test_an_appeal_goes_to_an_operator_who_can_hand_the_attribution_over(
     assert both.exit_code != 0 and "not both" in both.output
 
 
-def test_an_operator_may_uphold_the_owners_decision(app, client, artist, other_artist, cli):
+def test_an_operator_may_uphold_the_owners_decision(
+    app, client, artist, other_artist, operator_cli
+):
     first, copy, conflict_id = conflict_pair(artist, other_artist)
     resolve(artist, first["id"], conflict_id, "keep_first")
     assert appeal(other_artist, copy["id"], conflict_id).status_code == 200  # no reason: fine
-    assert "(no reason given)" in cli("conflicts", "list", "--appealed")
-    cli("conflicts", "resolve", str(conflict_id), "keep_first")
+    assert "(no reason given)" in operator_cli("conflicts", "list", "--appealed")
+    operator_cli("conflicts", "resolve", str(conflict_id), "keep_first")
     assert shown(client, first, copy) == ["first"]
     doc = review(client, first)
     assert doc["review"] == "disputed"
@@ -215,9 +205,11 @@ def test_a_decision_that_shows_the_later_work_is_not_appealable(
     assert row(app, conflict_id).appealed_at is None
 
 
-def test_an_operators_or_an_unrecorded_decision_is_not_appealable(app, artist, other_artist, cli):
+def test_an_operators_or_an_unrecorded_decision_is_not_appealable(
+    app, artist, other_artist, operator_cli
+):
     _first, copy, conflict_id = conflict_pair(artist, other_artist)
-    cli("conflicts", "resolve", str(conflict_id), "keep_first")
+    operator_cli("conflicts", "resolve", str(conflict_id), "keep_first")
     answer = appeal(other_artist, copy["id"], conflict_id)
     assert answer.status_code == 409 and "by an operator" in answer.json["error"]["message"]
     with db.session_scope(app) as session:  # as rows decided before migration 0010 are

@@ -143,20 +143,14 @@ def test_only_the_earlier_registrations_owner_can_decide(client, artist, other_a
 
 
 def test_an_operator_lists_and_resolves_conflicts_from_the_command_line(
-    app, client, artist, other_artist, database_url, tmp_path, monkeypatch
+    app, client, artist, other_artist, operator_cli
 ):
     from click.testing import CliRunner
 
     from server.cli import main
 
     first, copy, conflict_id = conflict_pair(artist, other_artist)
-    monkeypatch.setenv("CREDITLINE_DATABASE_URL", database_url)
-    monkeypatch.setenv("CREDITLINE_INSTANCE_PATH", str(tmp_path / "instance"))
-
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
+    run = operator_cli
 
     listed = run("conflicts", "list")
     assert f"{conflict_id:>6}  open" in listed
