@@ -67,6 +67,8 @@ _ENV_TYPES: dict[str, Callable[[str], Any]] = {
     "IMPORT_READ_TIMEOUT": float,
     "IMPORT_DOWNLOAD_SECONDS": float,
     "IMPORT_JOB_SECONDS": float,
+    "REGISTRY_MAX_TABLE_BYTES": int,
+    "REGISTRY_RECONCILE_SECONDS": float,
     "FLASK_SECRET": str,
     "FLASK_SECRET_FILE": str,
 }

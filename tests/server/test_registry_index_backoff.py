@@ -185,3 +185,20 @@ def test_a_failed_build_is_retried_by_searches_when_no_addition_comes():
     clock.now += 1
     assert_exact(index, words, queries)
     assert (index.attempts, index.built) == (2, 300)
+
+
+def test_the_service_index_takes_its_cap_and_reconcile_interval_from_configuration(
+    database_url, tmp_path, monkeypatch
+):
+    """``CREDITLINE_REGISTRY_MAX_TABLE_BYTES`` / ``_RECONCILE_SECONDS`` reach the per-process
+    index; without them there is no cap and the interval is five minutes."""
+    from server.app import create_app
+    from server.registry import service
+
+    base = {"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "a")}
+    plain = service.registry_for(create_app(dict(base)))
+    assert (plain.index.max_table_bytes, plain.reconcile_seconds) == (None, 300.0)
+    monkeypatch.setenv("CREDITLINE_REGISTRY_MAX_TABLE_BYTES", "2000000000")
+    monkeypatch.setenv("CREDITLINE_REGISTRY_RECONCILE_SECONDS", "60")
+    capped = service.registry_for(create_app(dict(base, INSTANCE_PATH=str(tmp_path / "b"))))
+    assert (capped.index.max_table_bytes, capped.reconcile_seconds) == (2_000_000_000, 60.0)
