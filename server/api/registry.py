@@ -238,6 +238,27 @@ class ConflictResolution(BaseModel):
     decision: Literal["keep_first", "give_second", "separate"]
 
 
+def _conflict_of_side(
+    artwork_id: int, body_type: type[BaseModel], *, later: bool
+) -> tuple[Any, RegistryConflict]:
+    """The request's body and the conflict it names, in which the caller's artwork is the
+    later registration (appeals) or the earlier one (decisions); 404 otherwise."""
+    artwork = _owned(artwork_id)  # before the body: another user's artwork is a plain 404
+    body = parse_json_body(body_type)
+    find = conflicts.find_for_later_owner if later else conflicts.find_for_earlier_owner
+    conflict = find(db.session(), artwork.user_id, artwork.id, body.conflict)
+    if conflict is None:
+        side, who = ("later", "appeals") if later else ("earlier", "decides")
+        raise ApiError(
+            404,
+            "not_found",
+            f"no conflict {body.conflict} in which artwork {artwork_id} is the {side} "
+            f"registration (only its owner {who})",
+            "conflict",
+        )
+    return body, conflict
+
+
 @endpoint(
     bp,
     "/artworks/<int:artwork_id>/conflicts/resolve",
@@ -250,18 +271,8 @@ class ConflictResolution(BaseModel):
 )
 def resolve_conflict(artwork_id: int) -> ConflictOut:
     session = db.session()
-    artwork = _owned(artwork_id)  # before the body: another user's artwork is a plain 404
-    body = parse_json_body(ConflictResolution)
+    body, conflict = _conflict_of_side(artwork_id, ConflictResolution, later=False)
     assert isinstance(body, ConflictResolution)
-    conflict = conflicts.find_for_earlier_owner(session, artwork.user_id, artwork.id, body.conflict)
-    if conflict is None:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no conflict {body.conflict} in which artwork {artwork_id} is the earlier "
-            "registration (only its owner decides)",
-            "conflict",
-        )
     try:
         conflicts.resolve(session, conflict, body.decision)
     except conflicts.AlreadyResolved as exc:
@@ -302,18 +313,8 @@ class ConflictAppeal(BaseModel):
 )
 def appeal_conflict(artwork_id: int) -> ConflictOut:
     session = db.session()
-    artwork = _owned(artwork_id)  # before the body: another user's artwork is a plain 404
-    body = parse_json_body(ConflictAppeal)
+    body, conflict = _conflict_of_side(artwork_id, ConflictAppeal, later=True)
     assert isinstance(body, ConflictAppeal)
-    conflict = conflicts.find_for_later_owner(session, artwork.user_id, artwork.id, body.conflict)
-    if conflict is None:
-        raise ApiError(
-            404,
-            "not_found",
-            f"no conflict {body.conflict} in which artwork {artwork_id} is the later "
-            "registration (only its owner appeals)",
-            "conflict",
-        )
     try:
         conflicts.appeal(session, conflict, body.reason)
     except conflicts.NotAppealable as exc:
