@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 
 import pytest
@@ -270,5 +271,9 @@ def test_heartbeat_keeps_a_slow_attempt_leased(app, artist):
     with db.session_scope(app) as session:
         assert queue.claim(session, "w1", start, 1, 0.3) == [delivery_id]
     with Heartbeat(app, delivery_id, "w1", 0.3):
-        threading.Event().wait(0.5)  # longer than the lease
-        assert state(app, delivery_id).lease_expires_at > start + dt.timedelta(seconds=0.5)
+        # the lease (0.3 s) is renewed past its first expiry; polled with a deadline rather than
+        # a fixed sleep, so a loaded machine delays the test instead of failing it
+        deadline = time.monotonic() + 10
+        while state(app, delivery_id).lease_expires_at <= start + dt.timedelta(seconds=0.5):
+            assert time.monotonic() < deadline, "the heartbeat never renewed the lease"
+            threading.Event().wait(0.05)
