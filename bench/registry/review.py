@@ -29,11 +29,12 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import run as R  # noqa: E402
 import similar  # noqa: E402
 import transforms as T  # noqa: E402
 
 REVIEWED = HERE / "reviewed.json"
-CLIPART = "/usr/share/openclipart/png/"
+CLIPART = R.CLIPART + "/"
 
 
 def short(label: str) -> str:

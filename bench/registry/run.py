@@ -125,11 +125,7 @@ def min_side(path: str) -> int:
 
 
 def big_enough(path: str) -> bool:
-    try:
-        with Image.open(path) as im:
-            return min(im.size) >= 300
-    except Exception:
-        return False
+    return min_side(path) >= 300
 
 
 # -- baselines --------------------------------------------------------------------------------

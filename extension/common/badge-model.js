@@ -86,7 +86,6 @@
       publicId: text(work.public_id, 64),
       title: text(work.title) || 'Untitled',
       canonicalUrl: safeUrl(work.url),
-      underReview: work.review === 'under_review',
       // own keys only: a record saying "constructor" or "__proto__" gets no note
       reviewNote:
         typeof work.review === 'string' && Object.hasOwn(REVIEW_NOTES, work.review)
