@@ -206,6 +206,11 @@ def main() -> None:
         "service_query": {
             "min_quality": service.QUERY_MIN_QUALITY,
             "degenerate": [[f"{p:064x}", r] for p, r in service.DEGENERATE_PATTERNS.items()],
+            "symmetric": {
+                "mask": f"{service.SYMMETRIC_MASK:064x}",
+                "bits": service.SYMMETRIC_BITS,
+                "tolerance": service.SYMMETRIC_TOLERANCE,
+            },
         },
         "detail_rules": [_rule_json(r) for r in _detail_rules()],
         "detail_vectors": details,

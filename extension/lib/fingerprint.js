@@ -450,6 +450,15 @@ export function hamming(hexA, hexB) {
   return d;
 }
 
+/** How many bits are set in both of two 256-bit hashes (64 hex digits each). */
+export function commonOnes(hexA, hexB) {
+  let n = 0;
+  for (let i = 0; i < 64; i += 2) {
+    n += POPCOUNT[parseInt(hexA.slice(i, i + 2), 16) & parseInt(hexB.slice(i, i + 2), 16)];
+  }
+  return n;
+}
+
 export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 export const fromHex = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
 

@@ -18,7 +18,7 @@
 // Only images whose as-is fingerprint is informative (quality ≥ QUERY_MIN_QUALITY, a hash away
 // from the degenerate ones unrelated pictures share) are looked up, so a flat or tiny image
 // costs no request at all; a variant that is not informative is not matched (as the server).
-import { bucketHex, colourDistance, fromHex, hamming } from './fingerprint.js';
+import { bucketHex, colourDistance, commonOnes, fromHex, hamming } from './fingerprint.js';
 import { accept, acceptDetail, RULE } from './verify.js';
 
 export const RADIUS = 31; // the server's radius (server/registry/service.py)
@@ -37,10 +37,17 @@ export const DEGENERATE = Object.freeze([
   ['5555aaaa'.repeat(8), 16],
 ]);
 
+// A picture mirror-symmetric about both axes has its 192 bits with an odd u or v all equal
+// (server/registry/service.py SYMMETRIC_MASK, docs/FINGERPRINT.md §9); within `tolerance` bits
+// of that, its hash is not matched (two such pictures agree there by construction).
+export const SYMMETRIC = Object.freeze({ mask: 'ffffaaaa'.repeat(8), bits: 192, tolerance: 8 });
+
 /** May this query fingerprint be matched? Enough gradient, and not a degenerate hash. */
 export function informative(fp) {
   if (!fp || typeof fp.hash !== 'string' || !(fp.quality >= QUERY_MIN_QUALITY)) return false;
-  return DEGENERATE.every(([pattern, radius]) => hamming(fp.hash, pattern) > radius);
+  if (!DEGENERATE.every(([pattern, radius]) => hamming(fp.hash, pattern) > radius)) return false;
+  const ones = commonOnes(fp.hash, SYMMETRIC.mask);
+  return ones > SYMMETRIC.tolerance && ones < SYMMETRIC.bits - SYMMETRIC.tolerance;
 }
 
 /** The bucket to ask for, as the endpoint wants it, or null when the image is not informative. */

@@ -1,7 +1,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketKey, DEGENERATE, informative, lookupUrl, matchEntries, QUERY_MIN_QUALITY, RADIUS } from '../lib/protocol.js';
-import { hamming, mirrorBucket } from '../lib/fingerprint.js';
+import {
+  bucketKey,
+  DEGENERATE,
+  informative,
+  lookupUrl,
+  matchEntries,
+  QUERY_MIN_QUALITY,
+  RADIUS,
+  SYMMETRIC,
+} from '../lib/protocol.js';
+import { commonOnes, hamming, mirrorBucket } from '../lib/fingerprint.js';
 
 const fp = (hash, colour, bucket = 0xbeef, quality = 80) => ({ hash, colour, bucket, quality });
 const H0 = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'.repeat(2); // an ordinary hash (none of DEGENERATE)
@@ -94,4 +103,23 @@ test('degenerate hashes are neither looked up nor matched, as on the server', ()
   assert.deepEqual(found, []);
   const plain = matchEntries({ as_is: fp(H0, GREY), deframed: fp(flip(zero, 17), GREY) }, entries);
   assert.deepEqual(plain.map((m) => [m.work, m.variant]), [['stripes', 'deframed']]);
+});
+
+test('hashes of pictures symmetric about both axes are neither looked up nor matched, as on the server', () => {
+  // a ring's hash (fingerprint_rgb of tests/server/test_registry_match.py ring_or_star): its 192
+  // bits with an odd u or v are all 0
+  const ring = '0000414100001415000010500000410500004414000014500000114100005104';
+  assert.equal(commonOnes(ring, SYMMETRIC.mask), 0);
+  assert.equal(informative(fp(ring, GREY)), false);
+  assert.equal(bucketKey({ as_is: fp(ring, GREY) }), null);
+  // the first 16 bits are all under the mask: `tolerance` of them set is still symmetric
+  assert.equal(informative(fp(flip(ring, SYMMETRIC.tolerance), GREY)), false);
+  assert.equal(informative(fp(flip(ring, SYMMETRIC.tolerance + 1), GREY)), true);
+  const or = (h, i) => (parseInt(h, 16) | parseInt(SYMMETRIC.mask.slice(i, i + 2), 16)).toString(16);
+  const allOnes = ring.replace(/../g, (h, i) => or(h, i).padStart(2, '0'));
+  assert.equal(commonOnes(allOnes, SYMMETRIC.mask), SYMMETRIC.bits);
+  assert.equal(informative(fp(allOnes, GREY)), false);
+  // a symmetric variant of an ordinary picture is skipped (the server serves no such entries)
+  const entries = [{ hash: flip(ring, 3), colour: GREY, work: 'star' }];
+  assert.deepEqual(matchEntries({ as_is: fp(H0, GREY), mirrored: fp(ring, GREY) }, entries), []);
 });

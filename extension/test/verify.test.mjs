@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { accept, acceptDetail, detailAccepted, detailFit, RULE } from '../lib/verify.js';
 import { fromHex } from '../lib/fingerprint.js';
-import { DEGENERATE, matchEntries, QUERY_MIN_QUALITY } from '../lib/protocol.js';
+import { DEGENERATE, matchEntries, QUERY_MIN_QUALITY, SYMMETRIC } from '../lib/protocol.js';
 
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/verify_vectors.json', import.meta.url)));
 
@@ -123,7 +123,8 @@ test('a missing detail is not checked, and a rule without detail tests checks no
   assert.equal(detailAccepted(detailFit(inverted, bytes(DRAWN)), { detailMaxGain: null, detailMaxResidual: null }), true);
 });
 
-test("the extension's query rules are the service's (quality bar, degenerate hashes)", () => {
+test("the extension's query rules are the service's (quality bar, degenerate and symmetric hashes)", () => {
   assert.equal(QUERY_MIN_QUALITY, VECTORS.service_query.min_quality);
   assert.deepEqual(DEGENERATE.map(([p, r]) => [p, r]), VECTORS.service_query.degenerate);
+  assert.deepEqual({ ...SYMMETRIC }, VECTORS.service_query.symmetric);
 });

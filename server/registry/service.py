@@ -76,6 +76,20 @@ DEGENERATE_PATTERNS = {
     int("aaaa5555" * 8, 16): 16,  # bottom right, light
     int("5555aaaa" * 8, 16): 16,  # bottom right, dark
 }
+# A picture mirror-symmetric about both axes (a star polygon, a ring, a dot grid, a signal flag)
+# has every coefficient with an odd u or v exactly 0: its 192 bits there are all equal (the
+# median decides them all alike), and only the 64 bits with u and v even say anything. Two such
+# pictures agree on 192 bits by construction, so the radius of 31 on 256 bits is one of 31 on 64
+# (half of all pairs), and a ring matches any other ring. Measured (bench/README.md,
+# 2026-11-26): the holdout's unrelated false matches were such pairs (star polygons against
+# rings, a square signal flag against a ring) at 4–31 bits; no picture of either split's corpus
+# has such a hash in any registered variant, and the rule cost nothing on the tuning split at a
+# tolerance of 0 or 8 bits (8 chosen: a hash a few bits from the pattern is just as empty).
+SYMMETRIC_MASK = sum(
+    1 << (255 - n) for n in range(256) if (n // 16 + 1) % 2 or (n % 16 + 1) % 2
+)  # bit n = (u−1)·16 + (v−1), n = 0 the most significant
+SYMMETRIC_BITS = 192
+SYMMETRIC_TOLERANCE = 8  # within this many bits of all-equal there, a hash is not matched
 GAP_SECONDS = 600.0  # longest a transaction holding an unseen fingerprint id is waited for
 MAX_GAPS = 5000  # unseen ids watched at most (each refresh asks for them again)
 RECONCILE_SECONDS = 300.0  # how often a process compares the table's count with its own
@@ -85,12 +99,16 @@ RECONCILE_PAGE = 50_000  # ids listed per query when the counts differ
 def informative(hash_hex: str, quality: int, min_quality: int = fpmod.MIN_QUALITY) -> bool:
     """May this fingerprint be matched? Enough gradient (``fingerprint.MIN_QUALITY`` for what
     is indexed, ``QUERY_MIN_QUALITY`` for a query) and a hash away from the ones unrelated
-    pictures share (``DEGENERATE_PATTERNS``). A matching-side rule: the fingerprint's bits are
+    pictures share (``DEGENERATE_PATTERNS``, and the all-equal odd-frequency bits of a picture
+    symmetric about both axes, ``SYMMETRIC_MASK``). A matching-side rule: the fingerprint's bits are
     unchanged, so the extension's vectors still hold."""
     if quality < min_quality:
         return False
     value = int(hash_hex, 16)
-    return all((value ^ p).bit_count() > r for p, r in DEGENERATE_PATTERNS.items())
+    if not all((value ^ p).bit_count() > r for p, r in DEGENERATE_PATTERNS.items()):
+        return False
+    odd = (value & SYMMETRIC_MASK).bit_count()
+    return SYMMETRIC_TOLERANCE < odd < SYMMETRIC_BITS - SYMMETRIC_TOLERANCE
 
 
 def published(session: Session, artwork: Artwork) -> None:

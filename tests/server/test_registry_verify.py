@@ -218,10 +218,16 @@ def test_the_service_rejects_the_same_line_art_in_another_shading(client, artist
 
 
 def test_the_shared_vectors_carry_the_service_query_rules():
-    """The extension checks its QUERY_MIN_QUALITY and DEGENERATE against these (verify.test.mjs);
-    regenerate the vectors (bench/registry/make_verify_vectors.py) when the service's change."""
+    """The extension checks its QUERY_MIN_QUALITY, DEGENERATE and SYMMETRIC against these
+    (verify.test.mjs); regenerate the vectors (bench/registry/make_verify_vectors.py) when the
+    service's change."""
     doc = json.loads(VECTORS.read_text())
     assert doc["service_query"] == {
         "min_quality": service.QUERY_MIN_QUALITY,
         "degenerate": [[f"{p:064x}", r] for p, r in service.DEGENERATE_PATTERNS.items()],
+        "symmetric": {
+            "mask": f"{service.SYMMETRIC_MASK:064x}",
+            "bits": service.SYMMETRIC_BITS,
+            "tolerance": service.SYMMETRIC_TOLERANCE,
+        },
     }
