@@ -87,17 +87,14 @@ export function detailFit(query, candidate) {
 
 /**
  * Does the rule's detail test keep this candidate? Same tests, same order as
- * verify.detail_accepted(): both flat → yes; one flat, or a non-positive fit → no; then
+ * verify.detail_accepted(): a flat side (both flat too: two textures) or a non-positive fit → no; then
  * sqc ≤ g·scc and g·sqc ≥ scc (float64), then worst ≤ (64·t)·scc (integers).
  */
 export function detailAccepted(f, rule = RULE) {
   const g = rule.detailMaxGain;
   const t = rule.detailMaxResidual;
   if (g == null && t == null) return true;
-  const flatC = f.scc < DETAIL_FLAT;
-  const flatQ = f.sqq < DETAIL_FLAT;
-  if (flatC && flatQ) return true;
-  if (flatC || flatQ || !(f.sqc > 0)) return false;
+  if (f.scc < DETAIL_FLAT || f.sqq < DETAIL_FLAT || !(f.sqc > 0)) return false;
   if (g != null && !(f.sqc <= g * f.scc && g * f.sqc >= f.scc)) return false;
   if (t != null && !(f.worst <= D * Math.trunc(t) * f.scc)) return false;
   return true;

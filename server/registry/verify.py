@@ -169,19 +169,22 @@ def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
     ``[1/g, g]`` (a brightness or contrast edit, not another shading) and no cell further than
     ``detail_max_residual`` levels from the fit (no part of the drawing missing or added).
     Compared as ``sqc ≤ g·scc``, ``g·sqc ≥ scc`` and ``worst ≤ (64·t)·scc``, in that order, as
-    in verify.js. Two flat layouts agree; a flat one against a structured one does not."""
+    in verify.js. A flat grid (a cell standard deviation under 1 level) agrees with nothing, not
+    even another flat one: a picture with nothing at this scale but a detailed hash is a
+    texture (a dot grid, pinstripes), and unrelated textures of one pitch share their hash
+    (measured: bench/README.md; unlike the 4×4 test, where two flat layouts agree, because a
+    blueprint or graph paper is flat at 4×4 but not at 8×8)."""
     keep = np.ones(f.scc.shape, dtype=bool)
     if not rule.checks_detail:
         return keep
-    flat_c, flat_q = f.scc < DETAIL_FLAT, f.sqq < DETAIL_FLAT
-    keep &= (f.sqc > 0) & ~flat_c & (not flat_q)
+    keep &= (f.sqc > 0) & (f.scc >= DETAIL_FLAT) & (f.sqq >= DETAIL_FLAT)
     if rule.detail_max_gain is not None:
         g = rule.detail_max_gain
         sqc, scc = f.sqc.astype(np.float64), f.scc.astype(np.float64)
         keep &= (sqc <= g * scc) & (g * sqc >= scc)
     if rule.detail_max_residual is not None:
         keep &= f.worst <= (D * int(rule.detail_max_residual)) * f.scc
-    return keep | (flat_c & flat_q)
+    return keep
 
 
 def accept_detail(query_detail: bytes, candidate_detail: bytes, rule: Rule) -> bool:

@@ -280,6 +280,38 @@ def test_pictures_symmetric_about_both_axes_are_not_matched(app, client, artist)
     assert answer.json == {"low_information": True, "candidates": []}
 
 
+def texture(seed: int, side: int = 320) -> Image.Image:
+    """One dark square in each cell of the detail grid, each at a random place in its cell:
+    a detailed hash, but every cell of the 8 × 8 grid holds the same amount of dark."""
+    rng = np.random.default_rng(seed)
+    img = np.full((side, side), 230, np.uint8)
+    cell = side // 8
+    for r in range(8):
+        for c in range(8):
+            # the outer squares touch the edges, so that trimming removes nothing
+            y = r * cell + (0 if r == 0 else 20 if r == 7 else rng.choice([0, 5, 10, 15, 20]))
+            x = c * cell + (0 if c == 0 else 20 if c == 7 else rng.choice([0, 5, 10, 15, 20]))
+            img[y : y + 20, x : x + 20] = 40
+    return Image.fromarray(img).convert("RGB")
+
+
+def test_a_texture_flat_at_the_detail_grid_scale_is_not_matched(app, client, artist):
+    """Nothing shows at 8 × 8 but the hash is detailed: a texture. Unrelated textures of one
+    pitch share their hashes (the benchmark's holdout matched dot grids with other dot sizes
+    this way), so a flat detail grid agrees with nothing (verify.detail_accepted), even an
+    exact copy of itself; a drawing is still found."""
+    fp = _as_is(texture(1))
+    assert service.informative(fp.hash, fp.quality)
+    assert np.frombuffer(fp.detail, np.uint8).std() < 1  # flat at 8 × 8
+    work = publish_picture(artist, encode(texture(1)), title="texture")
+    drawing = publish_picture(artist, encode(picture(21)), title="drawing")
+    assert work["work"]["public_id"] != drawing["work"]["public_id"]
+    answer = match(client, encode(texture(1)))
+    assert answer.json == {"low_information": False, "candidates": []}
+    found = match(client, _repost(picture(21))).json["candidates"]
+    assert [c["work"]["public_id"] for c in found] == [drawing["work"]["public_id"]]
+
+
 def _grey(seed: int) -> Image.Image:
     return picture(seed).convert("L").convert("RGB")
 

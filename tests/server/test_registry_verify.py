@@ -162,11 +162,18 @@ def test_a_missing_detail_is_not_checked():
     assert V.accept_detail(other, bytes(DRAWN), V.OFF)  # no detail test in the rule
 
 
-def test_flat_details():
+def test_a_flat_detail_grid_agrees_with_nothing():
+    """Flat at 8 × 8 (a cell standard deviation under 1 level) with a detailed hash is a
+    texture, and textures of one pitch share their hash: two flat grids do not agree either
+    (unlike two flat 4 × 4 layouts, test_flat_layouts)."""
     flat, other_flat = bytes([200] * 64), bytes([201, 200] * 32)
-    assert V.accept_detail(flat, other_flat, BOTH)  # nothing to compare: the hash decides
+    assert not V.accept_detail(flat, other_flat, BOTH)
+    assert not V.accept_detail(flat, flat, BOTH)
     assert not V.accept_detail(flat, bytes(DRAWN), BOTH)
     assert not V.accept_detail(bytes(DRAWN), flat, BOTH)
+    assert V.accept_detail(flat, other_flat, V.OFF)  # a rule without the detail test
+    barely = bytes([200, 202] * 32)  # standard deviation exactly 1: not flat
+    assert V.accept_detail(barely, barely, BOTH)
 
 
 def test_shared_detail_vectors_hold_for_python():
