@@ -42,7 +42,7 @@ export const DEGENERATE = Object.freeze([
 // of that, its hash is not matched (two such pictures agree there by construction).
 export const SYMMETRIC = Object.freeze({ mask: 'ffffaaaa'.repeat(8), bits: 192, tolerance: 8 });
 
-/** May this query fingerprint be matched? Enough gradient, and not a degenerate hash. */
+/** May this query fingerprint be matched? Enough gradient, not a degenerate or symmetric hash. */
 export function informative(fp) {
   if (!fp || typeof fp.hash !== 'string' || !(fp.quality >= QUERY_MIN_QUALITY)) return false;
   if (!DEGENERATE.every(([pattern, radius]) => hamming(fp.hash, pattern) > radius)) return false;

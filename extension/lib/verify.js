@@ -87,8 +87,8 @@ export function detailFit(query, candidate) {
 
 /**
  * Does the rule's detail test keep this candidate? Same tests, same order as
- * verify.detail_accepted(): a flat side (both flat too: two textures) or a non-positive fit → no; then
- * sqc ≤ g·scc and g·sqc ≥ scc (float64), then worst ≤ (64·t)·scc (integers).
+ * verify.detail_accepted(): a flat side (both flat too: two textures) or a non-positive fit →
+ * no; then sqc ≤ g·scc and g·sqc ≥ scc (float64), then worst ≤ (64·t)·scc (integers).
  */
 export function detailAccepted(f, rule = RULE) {
   const g = rule.detailMaxGain;
