@@ -45,9 +45,10 @@ def picture(label: str) -> Image.Image | None:
     """The picture a shortened ``run.py`` work label names (a file, a distractor's source file,
     or a file turned in hue)."""
     path, _, turned = label.removeprefix("distractor ").partition(" hue-turned ")
-    if not Path(CLIPART + path).is_file():
+    file = Path(path) if path.startswith("/") else Path(CLIPART + path)  # --holdout-dir's
+    if not file.is_file():
         return None
-    img = Image.open(CLIPART + path).convert("RGBA")
+    img = Image.open(file).convert("RGBA")
     return T.hue_rotate(img, int(turned.split()[0])) if turned else img
 
 

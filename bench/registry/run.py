@@ -440,6 +440,11 @@ def main() -> None:
         "split has used (an estimate of false matches after the rules were frozen)",
     )
     parser.add_argument(
+        "--holdout-dir",
+        help="with --holdout: take the fresh pictures from this folder's PNG files, another "
+        "collection than the corpus (e.g. /usr/share/tuxpaint/stamps)",
+    )
+    parser.add_argument(
         "--query-quality",
         type=int,
         help="evaluate with this query-side quality threshold instead of the service's",
@@ -447,6 +452,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.holdout and not args.load:
         parser.error("--holdout evaluates saved fingerprints: give --load too")
+    if args.holdout_dir and not args.holdout:
+        parser.error("--holdout-dir names where --holdout N takes its pictures: give --holdout")
     if args.quick:
         args.corpus, args.distractors, args.recolour, args.sizes = 150, 10_000, 30, "100000,1000000"
         args.negatives = 100
@@ -467,8 +474,13 @@ def main() -> None:
             data = pickle.load(fh)
         results["config"] = data["config"] | {"load": args.load, "sizes": args.sizes}
         if args.holdout:
-            data["negatives"] = holdout_negatives(files, data, args.holdout)
+            data["negatives"] = (
+                outside_negatives(args.holdout_dir, args.holdout)
+                if args.holdout_dir
+                else holdout_negatives(files, data, args.holdout)
+            )
             results["config"]["holdout"] = len(data["negatives"])
+            results["config"]["holdout_dir"] = args.holdout_dir
     else:
         data = fingerprint_all(args, files)
         if args.save:
@@ -490,10 +502,26 @@ def holdout_negatives(files: list[str], data: dict, n: int) -> list[tuple[str, d
         big = [
             p for p, ok in zip(files, pool.map(big_enough, files, chunksize=64), strict=True) if ok
         ]
-        used |= set(big[len(big) - TUNE_RESERVED :])
-        left = [p for p in files if p not in used]
-        sizes = pool.map(min_side, left, chunksize=64)
-        fresh = [p for p, side in zip(left, sizes, strict=True) if side >= 64][:n]
+    used |= set(big[len(big) - TUNE_RESERVED :])
+    return fresh_negatives([p for p in files if p not in used], n)
+
+
+def outside_negatives(folder: str, n: int) -> list[tuple[str, dict]]:
+    """Up to ``n`` unregistered pictures from another collection than the corpus's
+    (``--holdout-dir``, e.g. the stamps of Debian's ``tuxpaint-stamps-default``): neither split
+    can have used them, and nobody looked at them while choosing the rules. Some may still be
+    edited copies of openclipart pictures (such collections borrow from it); the review tells."""
+    if not os.path.isdir(folder):
+        sys.exit(f"no folder {folder} (tuxpaint-stamps-default: apt-get install it)")
+    return fresh_negatives(dedup(sorted(glob.glob(f"{folder}/**/*.png", recursive=True))), n)
+
+
+def fresh_negatives(candidates: list[str], n: int) -> list[tuple[str, dict]]:
+    """The first ``n`` of ``candidates`` with a short side of 64 px or more, fingerprinted
+    through every transform as unregistered queries."""
+    with mp.Pool(os.cpu_count() or 2) as pool:
+        sizes = pool.map(min_side, candidates, chunksize=64)
+        fresh = [p for p, side in zip(candidates, sizes, strict=True) if side >= 64][:n]
         print(f"==> holdout: {len(fresh)} fresh pictures", flush=True)
         found = pool.map(work_negatives, fresh, chunksize=4)
     return [(p, q) for p, q in zip(fresh, found, strict=True) if q]
