@@ -507,13 +507,16 @@ def holdout_negatives(files: list[str], data: dict, n: int) -> list[tuple[str, d
 
 
 def outside_negatives(folder: str, n: int) -> list[tuple[str, dict]]:
-    """Up to ``n`` unregistered pictures from another collection than the corpus's
-    (``--holdout-dir``, e.g. the stamps of Debian's ``tuxpaint-stamps-default``): neither split
-    can have used them, and nobody looked at them while choosing the rules. Some may still be
-    edited copies of openclipart pictures (such collections borrow from it); the review tells."""
+    """Up to ``n`` unregistered pictures (a seeded random sample when there are more) from
+    another collection than the corpus's (``--holdout-dir``, e.g. the stamps of Debian's
+    ``tuxpaint-stamps-default``): neither split can have used them, and nobody looked at them
+    while choosing the rules. Some may still be edited copies of openclipart pictures (such
+    collections borrow from it); the review tells."""
     if not os.path.isdir(folder):
         sys.exit(f"no folder {folder} (tuxpaint-stamps-default: apt-get install it)")
-    return fresh_negatives(dedup(sorted(glob.glob(f"{folder}/**/*.png", recursive=True))), n)
+    files = dedup(sorted(glob.glob(f"{folder}/**/*.png", recursive=True)))
+    random.Random(8).shuffle(files)  # a sample across the folder's subfolders, not the first
+    return fresh_negatives(files, n)
 
 
 def fresh_negatives(candidates: list[str], n: int) -> list[tuple[str, dict]]:
