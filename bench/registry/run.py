@@ -785,6 +785,7 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
     kinds = [f"ours_r{r}" for r in RADII] + ["dhash_r3", "pdq_r31"]
     neg = {"raw": dict.fromkeys(kinds, 0), "deduplicated": dict.fromkeys(kinds, 0)}
     n_neg = {"raw": 0, "deduplicated": 0}
+    n_informative = {"raw": 0, "deduplicated": 0}  # queries that reach the matcher at all
     neg_rules = {rule.name: {"raw": 0, "deduplicated": 0} for rule in RULES}
     examples = []
     work_paths = {c["idx"]: c["path"] for c in matchable}
@@ -803,8 +804,13 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
     for (path, n), dup in zip(negatives, duplicate_of, strict=True):
         sets = ["raw"] if dup is not None else ["raw", "deduplicated"]
         for tname, q in n["queries"].items():
+            as_is = q["ours"].get("as_is")
+            informative = as_is is not None and S.informative(
+                as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY
+            )
             for k in sets:
                 n_neg[k] += 1
+                n_informative[k] += informative
             for r in RADII:
                 hits = answer_hits(table, q["ours"], r)
                 top, _ = decide(hits)
@@ -830,7 +836,11 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
                 neg[k]["pdq_r31"] += ptop is not None
     results["false_matches_per_10k_unregistered_queries"] = {
         k: {kind: round(v * 1e4 / max(1, n_neg[k]), 2) for kind, v in neg[k].items()}
-        | {"queries": n_neg[k], "false_matches_ours": neg[k][f"ours_r{S.RADIUS}"]}
+        | {
+            "queries": n_neg[k],
+            "queries_not_low_information": n_informative[k],
+            "false_matches_ours": neg[k][f"ours_r{S.RADIUS}"],
+        }
         for k in neg
     }
     results["unregistered_pictures"] = {
