@@ -382,12 +382,17 @@ def answer(
     return decide(answer_hits(table, variants, radius, privacy))
 
 
+def low_information(variants: dict) -> bool:
+    """As the service: no as-is fingerprint, or one that is not informative, gets no answer."""
+    as_is = variants.get("as_is")
+    return as_is is None or not S.informative(as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY)
+
+
 def answer_hits(table: Table, variants: dict, radius: int, privacy: str | None = None) -> Hits:
     """Every hit of every query variant (None: no hit, or a low-information query)."""
     parts = []
-    as_is = variants.get("as_is")
-    if as_is is None or not S.informative(as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY):
-        return None  # low information: the service answers with no candidates
+    if low_information(variants):
+        return None  # the service answers with no candidates
     for name, q in variants.items():
         if not S.informative(q["hash"], q["quality"], S.QUERY_MIN_QUALITY):
             continue
@@ -804,13 +809,9 @@ def evaluate(args: argparse.Namespace, data: dict, results: dict, started: float
     for (path, n), dup in zip(negatives, duplicate_of, strict=True):
         sets = ["raw"] if dup is not None else ["raw", "deduplicated"]
         for tname, q in n["queries"].items():
-            as_is = q["ours"].get("as_is")
-            informative = as_is is not None and S.informative(
-                as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY
-            )
             for k in sets:
                 n_neg[k] += 1
-                n_informative[k] += informative
+                n_informative[k] += not low_information(q["ours"])
             for r in RADII:
                 hits = answer_hits(table, q["ours"], r)
                 top, _ = decide(hits)
