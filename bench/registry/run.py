@@ -518,7 +518,7 @@ def outside_negatives(folder: str, n: int) -> list[tuple[str, dict]]:
     while choosing the rules. Some may still be edited copies of openclipart pictures (such
     collections borrow from it); the review tells."""
     if not os.path.isdir(folder):
-        sys.exit(f"no folder {folder} (tuxpaint-stamps-default: apt-get install it)")
+        sys.exit(f"no folder {folder}: install the package that ships it (bench/README.md)")
     files = dedup(sorted(glob.glob(f"{folder}/**/*.png", recursive=True)))
     random.Random(8).shuffle(files)  # a sample across the folder's subfolders, not the first
     return fresh_negatives(files, n)

@@ -88,7 +88,7 @@ DEGENERATE_PATTERNS = {
 SYMMETRIC_MASK = sum(
     1 << (255 - n) for n in range(256) if (n // 16 + 1) % 2 or (n % 16 + 1) % 2
 )  # bit n = (u−1)·16 + (v−1), n = 0 the most significant
-SYMMETRIC_BITS = 192
+SYMMETRIC_BITS = SYMMETRIC_MASK.bit_count()  # 192
 SYMMETRIC_TOLERANCE = 8  # within this many bits of all-equal there, a hash is not matched
 GAP_SECONDS = 600.0  # longest a transaction holding an unseen fingerprint id is waited for
 MAX_GAPS = 5000  # unseen ids watched at most (each refresh asks for them again)
