@@ -8,6 +8,7 @@ missing, and skip with the reason otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -201,6 +202,12 @@ FEED_ITEM = """<article data-testid="tweet"><div>Someone @someone{n}</div>
 <a href="/someone{n}/status/18000000000000000{n:02d}"><time>1h</time></a></article>"""
 
 
+GALLERY_POST = """<!doctype html><html><head><meta charset="utf-8"><title>Nice pic</title></head>
+<body><h1>found this, no idea who drew it</h1>
+<img src="https://media.gallery.example/full/77.jpg" alt="">
+<p>reposted by <a href="/u/somebody">somebody</a></p></body></html>"""
+
+
 @pytest.fixture(scope="session")
 def sites(
     registry: harness.RegistryServer, tmp_path_factory: pytest.TempPathFactory
@@ -229,6 +236,10 @@ def sites(
         "/0a1b2c3d/s640x960/repost.jpg",
         harness.repost_of(images["dusk"]),
         "image/jpeg",
+    )
+    s.html("gallery.example", "/post/77", GALLERY_POST)
+    s.image(
+        "media.gallery.example", "/full/77.jpg", harness.repost_of(images["dusk"]), "image/jpeg"
     )
     # a feed of 50 unregistered pictures, and one 1080p picture for the timing
     feed = "\n".join(FEED_ITEM.format(n=n) for n in range(50))
@@ -262,15 +273,16 @@ class Browser:
         self.errors: list[str] = []
 
 
-@pytest.fixture(scope="session")
-def browser(
-    sites: harness.SiteServer, registry: harness.RegistryServer, playwright_session: Any
+@contextlib.contextmanager
+def launched(
+    extension: Path, sites: harness.SiteServer, registry: harness.RegistryServer, playwright: Any
 ) -> Iterator[Browser]:
+    """Chromium with the unpacked ``extension``, pointed at ``registry`` by its options page."""
     _need_browser()
     profile = tempfile.mkdtemp(prefix="creditline-ext-")
     args = [
-        f"--disable-extensions-except={EXTENSION}",
-        f"--load-extension={EXTENSION}",
+        f"--disable-extensions-except={extension}",
+        f"--load-extension={extension}",
         f"--host-resolver-rules={sites.resolver_rules()}",
         "--ignore-certificate-errors",
         "--no-sandbox",
@@ -281,8 +293,7 @@ def browser(
         "--disable-quic",
         "--disable-gpu",
     ]
-    p = playwright_session  # one shared driver per run (tests/conftest.py)
-    context = p.chromium.launch_persistent_context(
+    context = playwright.chromium.launch_persistent_context(
         profile,
         executable_path=CHROMIUM,
         headless=True,
@@ -315,6 +326,34 @@ def browser(
     finally:
         context.close()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser(
+    sites: harness.SiteServer, registry: harness.RegistryServer, playwright_session: Any
+) -> Iterator[Browser]:
+    with launched(EXTENSION, sites, registry, playwright_session) as b:  # one driver per run
+        yield b
+
+
+@pytest.fixture(scope="module")
+def all_sites_browser(
+    sites: harness.SiteServer,
+    registry: harness.RegistryServer,
+    playwright_session: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Browser]:
+    """The extension as installed by a viewer who has granted "all sites": a copy whose
+    manifest holds ``*://*/*`` from the start, since a headless browser cannot click the
+    permission prompt. Everything else (the options page, the worker registering the generic
+    script) is the extension's own code."""
+    copy = tmp_path_factory.mktemp("extension") / "extension"
+    shutil.copytree(EXTENSION, copy, ignore=shutil.ignore_patterns("node_modules", "test"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["host_permissions"] = [*manifest["host_permissions"], "*://*/*"]
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    with launched(copy, sites, registry, playwright_session) as b:
+        yield b
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ SITE_HOSTS = [
     "d.furaffinity.net",
     "www.tumblr.com",
     "64.media.tumblr.com",
+    "gallery.example",  # a site the extension knows nothing of ("all sites")
+    "media.gallery.example",
 ]
 
 

@@ -1,0 +1,65 @@
+"""'Look for reposts on all sites': the options page turns the generic content script on and off,
+and with it on, a repost on a site the extension knows nothing of gets its credits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.extension.conftest import ARTIFACTS, wait_until
+from tests.extension.test_extension_e2e import BADGE, badge_data
+
+GALLERY = "https://gallery.example/post/77"
+TUMBLR = "https://www.tumblr.com/aesthetic-dump-blog/7000000000001"
+REGISTERED = "async () => (await chrome.scripting.getRegisteredContentScripts()).map(s => s.id)"
+
+
+def set_all_sites(browser: Any, on: bool) -> None:
+    """Tick or untick the box on the options page and save, as a viewer would."""
+    options = browser.context.new_page()
+    try:
+        options.goto(f"chrome-extension://{browser.extension_id}/options/options.html")
+        options.wait_for_function("document.querySelector('#registry').value !== ''")
+        options.set_checked("#allSites", on)
+        options.click("#save")
+        options.wait_for_selector("#status:text('Saved')", timeout=10_000)
+        assert options.is_checked("#allSites") is on
+    finally:
+        options.close()
+
+
+def badges_after_load(page: Any, url: str) -> int:
+    page.goto(url)
+    page.wait_for_load_state("load")
+    wait_until(lambda: False, timeout=3.0)  # time enough to fingerprint and ask the registry
+    return len(page.query_selector_all(BADGE))
+
+
+def test_all_sites_finds_a_repost_on_an_unknown_site_and_stops_when_unticked(
+    all_sites_browser: Any, registry: Any
+) -> None:
+    b = all_sites_browser
+    page = b.context.new_page()
+    try:
+        assert b.worker.evaluate(REGISTERED) == []
+        assert badges_after_load(page, GALLERY) == 0  # off by default: the page is not read
+
+        set_all_sites(b, True)
+        assert wait_until(lambda: b.worker.evaluate(REGISTERED) == ["creditline-generic"])
+        page.goto(GALLERY)
+        page.wait_for_selector(BADGE, state="attached", timeout=20_000)
+        data = badge_data(page)
+        assert data["id"] == registry.works["dusk"]
+        assert "matched by image" in data["foot"]
+        assert {c["role"] for c in data["credits"]} == {"artist", "commissioner", "character_owner"}
+        page.eval_on_selector(BADGE, "b => b.shadowRoot.querySelector('details').open = true")
+        page.screenshot(path=str(ARTIFACTS / "all_sites_repost.png"), full_page=True)
+
+        # a site with its own script is left to it: one badge, not one per script
+        assert badges_after_load(page, TUMBLR) == 1
+
+        set_all_sites(b, False)
+        assert wait_until(lambda: b.worker.evaluate(REGISTERED) == [])
+        assert badges_after_load(page, GALLERY) == 0
+        assert b.errors == []
+    finally:
+        page.close()
