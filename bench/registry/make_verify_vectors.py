@@ -10,9 +10,10 @@ with gains around the thresholds, and flat layouts; a few are exactly on a thres
 ``detail_vectors`` do the same for the 8×8 detail grid (``verify.accept_detail``, verify.js
 ``acceptDetail``): pairs of 64-byte details (affine edits with gains 1/2.5..2.5, noise, one cell
 changed a lot as when a part of the drawing is missing, flat and unrelated layouts, pairs
-exactly on the gain and on the residual threshold, a missing detail), each with the integer
-fit sums and the Python answer under every rule of ``detail_rules`` (each test alone, both,
-and ``service.VERIFY``, also written as ``service_rule``). Rerun after changing
+exactly on the gain and on the residual threshold, a missing detail, tiled grids and the pair
+on either side of the tiled threshold), each with the integer fit sums and the Python answer
+under every rule of ``detail_rules`` (each test alone, both, and ``service.VERIFY``, also
+written as ``service_rule``). Rerun after changing
 ``service.VERIFY``: the extension's RULE (extension/lib/verify.js) is checked against it.
 The 4×4 ``vectors`` come first from their own seed, so they do not move when detail cases
 are added.
@@ -132,7 +133,50 @@ def detail_pairs() -> list[tuple[str, bytes, bytes]]:
     # a side without a detail grid (a row stored before it): not checked
     pairs.append(("no query detail", b"", drawing))
     pairs.append(("no candidate detail", drawing, b""))
+    # tiled grids: four equal 4 × 4 quarters, as a dot grid of one pitch cropped to whole
+    # periods gives (two such grids with other dot sizes fit at gain 0.72, measured)
+    pairs += tiled_pairs(drawing)
     return pairs
+
+
+def tiled_pairs(drawing: bytes) -> list[tuple[str, bytes, bytes]]:
+    def tile(quarter: list[int]) -> list[int]:
+        return [quarter[(i % 4) * 4 + j % 4] for i in range(8) for j in range(8)]
+
+    small = tile([234, 224, 224, 234, 224, 208, 208, 224, 224, 208, 208, 224, 234, 224, 224, 234])
+    large = tile([116, 93, 93, 116, 93, 73, 73, 93, 93, 73, 73, 93, 116, 93, 93, 116])
+    nudged = list(small)
+    nudged[18] -= 1  # a re-encode moves a cell by a level: still tiled
+    broken = list(small)
+    for n in range(8):  # the top row drawn over: a picture, not a pattern
+        broken[n] = 40
+    # the smallest repeat that is not tiled: 64·16·repeat just above 64·Σ(y − ȳ)²
+    edge = list(small)
+    return [
+        ("both tiled (dot grids, other dot sizes)", bytes(small), bytes(large)),
+        ("both tiled, the same grid", bytes(small), bytes(small)),
+        ("tiled query, one cell a level off", bytes(nudged), bytes(large)),
+        ("tiled query", bytes(small), drawing),
+        ("tiled candidate", drawing, bytes(large)),
+        ("a tiled grid with its top row drawn over", bytes(broken), bytes(broken)),
+        *threshold_pairs(edge),
+    ]
+
+
+def threshold_pairs(base: list[int]) -> list[tuple[str, bytes, bytes]]:
+    """A tiled grid pushed cell by cell off its repeat until it is no longer tiled: the last
+    one tiled and the first one not (the comparison ``64·16·repeat > 64·Σ(y − ȳ)²``)."""
+    grid = list(base)
+    previous = bytes(grid)
+    for n in range(4, 64, 8):  # the right half of each row, one cell after the other
+        for step in range(1, 60):
+            grid[n] = base[n] - step
+            q = bytes(grid)
+            f = V.detail_fit(q, [list(q)])
+            if V.TILED * int(f.repeat_q) > int(f.sqq):
+                return [("tiled, at the threshold", previous, previous), ("just not tiled", q, q)]
+            previous = q
+    raise AssertionError("no threshold found")
 
 
 def detail_vectors() -> list[dict]:
@@ -146,6 +190,8 @@ def detail_vectors() -> list[dict]:
                 "scc": int(f.scc[0]),
                 "sqq": int(f.sqq),
                 "worst": int(f.worst[0]),
+                "repeatQ": int(f.repeat_q),
+                "repeatC": int(f.repeat_c[0]),
             }
         out.append(
             {

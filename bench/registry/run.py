@@ -311,11 +311,11 @@ class Table:
 
 def rank(
     table: Table, query: dict, radius: int, restrict: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, ...] | None:
     """(works, costs, the 4×4 luma fit sums sqc, scc, sqq, and the detail fit's sqc, scc, sqq,
-    worst) of every hit that passes the colour rejection, as the service ranks (cost = Hamming
-    + colour / 8); verification is applied later (``decide``) so that several rules can be
-    compared on the same hits."""
+    worst, repeat_q, repeat_c) of every hit that passes the colour rejection, as the service
+    ranks (cost = Hamming + colour / 8); verification is applied later (``decide``) so that
+    several rules can be compared on the same hits."""
     qw = hex_to_words([query["hash"]])[0]
     if restrict is None:
         hits, dists = brute_force(table.words, qw, radius)
@@ -339,6 +339,7 @@ def rank(
     sqq = np.full(kept.size, fit.sqq, dtype=np.int64)
     dfit = V.detail_fit(bytes.fromhex(query["detail"]), table.detail_arr[kept])
     dsqq = np.full(kept.size, dfit.sqq, dtype=np.int64)
+    drepq = np.full(kept.size, dfit.repeat_q, dtype=np.int64)
     return (
         table.work_arr[kept],
         dists[ok] + cd[ok] * S.COLOUR_WEIGHT,
@@ -349,6 +350,8 @@ def rank(
         dfit.scc,
         dsqq,
         dfit.worst,
+        drepq,
+        dfit.repeat_c,
     )
 
 
@@ -359,15 +362,15 @@ def decide(hits: Hits, rule: V.Rule | None = None) -> tuple[int | None, set[int]
     """(top work, every candidate work) once ``rule`` (default: the service's) has verified."""
     if hits is None:
         return None, set()
-    works, costs, sqc, scc, sqq, dsqc, dscc, dsqq, dworst = hits
+    works, costs, sqc, scc, sqq, dsqc, dscc, dsqq, dworst, drepq, drepc = hits
     rule = S.VERIFY if rule is None else rule
     keep = np.zeros(works.size, dtype=bool)
     for value in np.unique(sqq):  # one query variant each
         part = sqq == value
         keep[part] = V.accepted(V.Fit(sqc[part], scc[part], int(value)), rule)
-    for value in np.unique(dsqq):
-        part = dsqq == value
-        fit = V.DetailFit(dsqc[part], dscc[part], int(value), dworst[part])
+    for value, repeat in {(int(a), int(b)) for a, b in zip(dsqq, drepq, strict=True)}:
+        part = (dsqq == value) & (drepq == repeat)
+        fit = V.DetailFit(dsqc[part], dscc[part], value, dworst[part], repeat, drepc[part])
         keep[part] &= V.detail_accepted(fit, rule)
     if not keep.any():
         return None, set()

@@ -10,12 +10,16 @@
 // The 8 × 8 detail grid (fingerprint.js detailGrid, docs/FINGERPRINT.md §7b) gets the same fit
 // on its 64 cells plus the worst cell's residual (detailFit, detailAccepted, acceptDetail): a
 // gain far from 1 is another shading, a large residual a part of the drawing missing or added.
+// A flat or tiled grid (four equal 4 × 4 quarters: a pattern) agrees with nothing.
 
 export const N = 16;
 export const FLAT = N * 64; // Σ(y − ȳ)² < 64: a layout with no information
 
 export const D = 64; // detail cells (8 × 8)
 export const DETAIL_FLAT = D * 64; // 64·Σ(y − ȳ)² < 64²: a cell standard deviation under 1 level
+// A tiled grid: its squared differences from itself shifted by half the grid (repeats) are at
+// most 1/16 of Σ(y − ȳ)², i.e. 64·16·repeat ≤ 64·Σ(y − ȳ)² (verify.TILED).
+export const TILED = D * 16;
 
 /**
  * The service's rule (server/registry/service.py VERIFY); null switches a test off. The one
@@ -71,9 +75,26 @@ export function accept(queryColour, candidateColour, rule = RULE) {
 // -- the detail grid (8 × 8) -----------------------------------------------------------------
 
 /**
+ * Σ of squared differences between each cell of an 8 × 8 grid and the cells 4 to its right and
+ * 4 below (32 + 32 pairs): 0 for a grid made of four equal 4 × 4 quarters (verify.repeats).
+ */
+export function repeats(grid) {
+  let total = 0;
+  for (let i = 0; i < 8; i++) {
+    for (let j = 0; j < 4; j++) {
+      const across = grid[i * 8 + j] - grid[i * 8 + j + 4]; // row i, columns j and j + 4
+      const down = grid[j * 8 + i] - grid[(j + 4) * 8 + i]; // column i, rows j and j + 4
+      total += across * across + down * down;
+    }
+  }
+  return total;
+}
+
+/**
  * Integer sums of the fit query ≈ gain · candidate + offset over the 64 detail cells, and
  * `worst`, the largest |64·scc·q_n − scc·Σq − sqc·(64·c_n − Σc)| (the worst cell's residual
- * times 64·scc). Every value is an integer below 2^53, so exact as a JavaScript number.
+ * times 64·scc); `repeatQ`/`repeatC`, each grid's repeats(). Every value is an integer below
+ * 2^53, so exact as a JavaScript number.
  */
 export function detailFit(query, candidate) {
   const { sq, sc, sqc, scc, sqq } = sums(query, candidate, D);
@@ -82,19 +103,21 @@ export function detailFit(query, candidate) {
     const r = Math.abs(D * scc * query[n] - scc * sq - sqc * (D * candidate[n] - sc));
     if (r > worst) worst = r;
   }
-  return { sqc, scc, sqq, worst };
+  return { sqc, scc, sqq, worst, repeatQ: repeats(query), repeatC: repeats(candidate) };
 }
 
 /**
  * Does the rule's detail test keep this candidate? Same tests, same order as
- * verify.detail_accepted(): a flat side (both flat too: two textures) or a non-positive fit →
- * no; then sqc ≤ g·scc and g·sqc ≥ scc (float64), then worst ≤ (64·t)·scc (integers).
+ * verify.detail_accepted(): a flat side (both flat too: two textures), a non-positive fit or a
+ * tiled side (TILED) → no; then sqc ≤ g·scc and g·sqc ≥ scc (float64), then
+ * worst ≤ (64·t)·scc (integers).
  */
 export function detailAccepted(f, rule = RULE) {
   const g = rule.detailMaxGain;
   const t = rule.detailMaxResidual;
   if (g == null && t == null) return true;
   if (f.scc < DETAIL_FLAT || f.sqq < DETAIL_FLAT || !(f.sqc > 0)) return false;
+  if (!(TILED * f.repeatC > f.scc) || !(TILED * f.repeatQ > f.sqq)) return false;
   if (g != null && !(f.sqc <= g * f.scc && g * f.sqc >= f.scc)) return false;
   if (t != null && !(f.worst <= D * Math.trunc(t) * f.scc)) return false;
   return true;

@@ -28,6 +28,10 @@ FLAT = N * 64
 
 D = 64  # detail cells (8 × 8, docs/FINGERPRINT.md §7b)
 DETAIL_FLAT = D * 64  # 64·Σ(y − ȳ)² < 64²: a cell standard deviation under 1 level
+# A grid that repeats its 4 × 4 quarters: the squared differences between each cell and the
+# cells 4 to its right and 4 below (64 pairs), ``repeat``, are at most 1/16 of Σ(y − ȳ)²
+# (two unrelated halves give about twice it). In the integer sums: 64·16·repeat ≤ 64·Σ(y − ȳ)².
+TILED = D * 16
 
 
 @dataclass(frozen=True)
@@ -134,12 +138,16 @@ class DetailFit:
 
     With ``gain = sqc/scc`` the residual of cell n is ``q_n − q̄ − gain·(c_n − c̄)``; times
     ``64·scc`` it is the integer ``64·scc·q_n − scc·Σq − sqc·(64·c_n − Σc)`` (below 2⁵³, so
-    exact in JavaScript too). ``worst`` is its largest absolute value over the cells."""
+    exact in JavaScript too). ``worst`` is its largest absolute value over the cells.
+    ``repeat_q`` and ``repeat_c`` are each grid's squared differences from itself shifted by
+    half the grid (``repeats``), which tell a tiled grid."""
 
     sqc: np.ndarray
     scc: np.ndarray
     sqq: int
     worst: np.ndarray
+    repeat_q: int
+    repeat_c: np.ndarray
 
     @property
     def gain(self) -> np.ndarray:
@@ -149,6 +157,15 @@ class DetailFit:
     def residual(self) -> np.ndarray:
         """The worst cell's residual in luma levels."""
         return self.worst / np.maximum(D * self.scc, 1)
+
+
+def repeats(grids: np.ndarray) -> np.ndarray:
+    """Σ of squared differences between each cell of each (·, 64) grid and the cells 4 to its
+    right and 4 below (32 + 32 pairs): 0 for a grid made of four equal 4 × 4 quarters."""
+    g = np.asarray(grids, dtype=np.int64).reshape(-1, 8, 8)
+    across = (g[:, :, :4] - g[:, :, 4:]) ** 2
+    down = (g[:, :4, :] - g[:, 4:, :]) ** 2
+    return across.sum(axis=(1, 2)) + down.sum(axis=(1, 2))
 
 
 def detail_fit(query: bytes | np.ndarray, candidates: np.ndarray) -> DetailFit:
@@ -161,7 +178,8 @@ def detail_fit(query: bytes | np.ndarray, candidates: np.ndarray) -> DetailFit:
     residuals = (
         D * scc[:, None] * q[None, :] - (scc * sq)[:, None] - sqc[:, None] * (D * c - sc[:, None])
     )
-    return DetailFit(sqc, scc, f.sqq, np.abs(residuals).max(axis=1))
+    worst = np.abs(residuals).max(axis=1)
+    return DetailFit(sqc, scc, f.sqq, worst, int(repeats(q)[0]), repeats(c))
 
 
 def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
@@ -173,11 +191,15 @@ def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
     even another flat one: a picture with nothing at this scale but a detailed hash is a
     texture (a dot grid, pinstripes), and unrelated textures of one pitch share their hash
     (measured: bench/README.md; unlike the 4×4 test, where two flat layouts agree, because a
-    blueprint or graph paper is flat at 4×4 but not at 8×8)."""
+    blueprint or graph paper is flat at 4×4 but not at 8×8). Nor does a tiled grid, one whose
+    four 4 × 4 quarters are the same (``TILED``): a pattern whose period divides the picture
+    into whole repeats, where dot grids of one pitch and other dot sizes differ only in
+    contrast, which the gain test is there to accept."""
     keep = np.ones(f.scc.shape, dtype=bool)
     if not rule.checks_detail:
         return keep
     keep &= (f.sqc > 0) & (f.scc >= DETAIL_FLAT) & (f.sqq >= DETAIL_FLAT)
+    keep &= (TILED * f.repeat_c > f.scc) & (TILED * f.repeat_q > f.sqq)
     if rule.detail_max_gain is not None:
         g = rule.detail_max_gain
         sqc, scc = f.sqc.astype(np.float64), f.scc.astype(np.float64)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from server import db
 from server.models import Fingerprint
 from server.registry import fingerprint as F
-from server.registry import service
+from server.registry import service, verify
 from server.registry.ratelimit import TokenBucket
 from tests.server.registry_helpers import encode, match, picture, publish_picture
 
@@ -309,6 +309,35 @@ def test_a_texture_flat_at_the_detail_grid_scale_is_not_matched(app, client, art
     answer = match(client, encode(texture(1)))
     assert answer.json == {"low_information": False, "candidates": []}
     found = match(client, _repost(picture(21))).json["candidates"]
+    assert [c["work"]["public_id"] for c in found] == [drawing["work"]["public_id"]]
+
+
+def dot_grid(radius: int, side: int = 320, pitch: int = 32) -> Image.Image:
+    """Graph paper with a dot in every square, off-centre (so not symmetric about either axis):
+    5 pitches to 4 cells of the detail grid, so its four quarters are the same."""
+    y, x = np.mgrid[0:side, 0:side]
+    py, px = y % pitch, x % pitch
+    on = (py == 5) | (px == 5) | ((px - 7) ** 2 + py**2 <= radius * radius)
+    return Image.fromarray(np.where(on, 40, 235).astype(np.uint8)).convert("RGB")
+
+
+def test_dot_grids_of_one_pitch_and_other_dot_sizes_are_not_matched(app, client, artist):
+    """Two patterns of one pitch whose dots differ in size: at 8 × 8 one is the other at
+    another contrast (gain 0.6), which the detail test accepts as an edit, and their hashes
+    are 18 bits apart. A grid made of four equal quarters (verify.TILED) agrees with
+    nothing; a drawing is still found."""
+    small, large = _as_is(dot_grid(6)), _as_is(dot_grid(8))
+    assert service.informative(small.hash, small.quality)
+    assert (int(small.hash, 16) ^ int(large.hash, 16)).bit_count() <= service.RADIUS
+    assert verify.accept(small.colour, large.colour, service.VERIFY)
+    fit = verify.detail_fit(small.detail, np.frombuffer(large.detail, np.uint8)[None, :])
+    assert 0.5 <= fit.gain[0] <= 2 and fit.residual[0] <= 60  # an edit, by gain and residual
+    assert fit.repeat_q == 0 and fit.repeat_c[0] == 0  # but both tiled
+    publish_picture(artist, encode(dot_grid(6)), title="small dots")
+    drawing = publish_picture(artist, encode(picture(22)), title="drawing")
+    answer = match(client, encode(dot_grid(8)))
+    assert answer.json == {"low_information": False, "candidates": []}
+    found = match(client, _repost(picture(22))).json["candidates"]
     assert [c["work"]["public_id"] for c in found] == [drawing["work"]["public_id"]]
 
 

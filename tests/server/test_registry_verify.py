@@ -172,8 +172,31 @@ def test_a_flat_detail_grid_agrees_with_nothing():
     assert not V.accept_detail(flat, bytes(DRAWN), BOTH)
     assert not V.accept_detail(bytes(DRAWN), flat, BOTH)
     assert V.accept_detail(flat, other_flat, V.OFF)  # a rule without the detail test
-    barely = bytes([200, 202] * 32)  # standard deviation exactly 1: not flat
+    barely = bytes([200] * 32 + [202] * 32)  # standard deviation exactly 1: not flat
     assert V.accept_detail(barely, barely, BOTH)
+
+
+def test_a_tiled_detail_grid_agrees_with_nothing():
+    """Four equal 4 × 4 quarters: a pattern cropped to whole periods, where dot grids of one
+    pitch with other dot sizes fit each other at a plausible gain. Tiled on either side, no
+    match; a level of noise keeps it tiled; a drawing over part of it makes it a picture."""
+    quarter = [234, 224, 224, 234, 224, 208, 208, 224, 224, 208, 208, 224, 234, 224, 224, 234]
+    small = bytes(quarter[(i % 4) * 4 + j % 4] for i in range(8) for j in range(8))
+    large = bytes(round(1.44 * y - 171) for y in small)  # the same at another contrast
+    fit = V.detail_fit(small, np.frombuffer(large, np.uint8)[None, :])
+    assert 0.5 <= fit.gain[0] <= 2 and fit.residual[0] < 60  # the other tests accept it
+    assert not V.accept_detail(small, large, BOTH)
+    assert not V.accept_detail(small, small, BOTH)
+    assert not V.accept_detail(small, bytes(DRAWN), BOTH)
+    assert not V.accept_detail(bytes(DRAWN), large, BOTH)
+    noisy = bytearray(small)
+    noisy[18] -= 1
+    assert V.repeats(np.frombuffer(bytes(noisy), np.uint8))[0] == 2
+    assert not V.accept_detail(bytes(noisy), large, BOTH)
+    drawn = bytearray(small)
+    drawn[:8] = bytes([40] * 8)  # the top row drawn over
+    assert V.accept_detail(bytes(drawn), bytes(drawn), BOTH)
+    assert V.accept_detail(small, large, V.OFF)  # a rule without the detail test
 
 
 def test_shared_detail_vectors_hold_for_python():
@@ -194,11 +217,19 @@ def test_shared_detail_vectors_hold_for_python():
     assert answers == {True, False}
     kinds = {v["kind"] for v in vectors}
     assert {"residual exactly 30", "gain exactly 2", "no query detail", "both flat"} <= kinds
+    assert {"both tiled (dot grids, other dot sizes)", "just not tiled"} <= kinds
     for v in vectors:
         q, c = bytes.fromhex(v["query"]), bytes.fromhex(v["candidate"])
         if v["fit"] is not None:
             f = V.detail_fit(q, [list(c)])
-            got = {"sqc": f.sqc[0], "scc": f.scc[0], "sqq": f.sqq, "worst": f.worst[0]}
+            got = {
+                "sqc": f.sqc[0],
+                "scc": f.scc[0],
+                "sqq": f.sqq,
+                "worst": f.worst[0],
+                "repeatQ": f.repeat_q,
+                "repeatC": f.repeat_c[0],
+            }
             assert {k: int(x) for k, x in got.items()} == v["fit"], v["kind"]
         assert [V.accept_detail(q, c, r) for r in rules] == v["accepted"], v["kind"]
 
