@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.extension.conftest import ARTIFACTS, wait_until
-from tests.extension.test_extension_e2e import BADGE, badge_data
+from tests.extension.conftest import wait_until
+from tests.extension.test_extension_e2e import BADGE, shows_the_dusk_credits_for_a_repost
 
 GALLERY = "https://gallery.example/post/77"
 TUMBLR = "https://www.tumblr.com/aesthetic-dump-blog/7000000000001"
@@ -45,14 +45,7 @@ def test_all_sites_finds_a_repost_on_an_unknown_site_and_stops_when_unticked(
 
         set_all_sites(b, True)
         assert wait_until(lambda: b.worker.evaluate(REGISTERED) == ["creditline-generic"])
-        page.goto(GALLERY)
-        page.wait_for_selector(BADGE, state="attached", timeout=20_000)
-        data = badge_data(page)
-        assert data["id"] == registry.works["dusk"]
-        assert "matched by image" in data["foot"]
-        assert {c["role"] for c in data["credits"]} == {"artist", "commissioner", "character_owner"}
-        page.eval_on_selector(BADGE, "b => b.shadowRoot.querySelector('details').open = true")
-        page.screenshot(path=str(ARTIFACTS / "all_sites_repost.png"), full_page=True)
+        shows_the_dusk_credits_for_a_repost(page, registry, GALLERY, "all_sites_repost.png")
 
         # a site with its own script is left to it (the generic one is not injected there),
         # and shows one badge

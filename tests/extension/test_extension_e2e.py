@@ -140,15 +140,22 @@ def test_furaffinity_credit_name_with_html_is_text(page: Any, registry: Any) -> 
     assert links == [["Some_Friend", "https://www.furaffinity.net/user/somefriend/"]]
 
 
-def test_unrelated_repost_of_a_resized_recompressed_copy(page: Any, registry: Any) -> None:
-    page.goto("https://www.tumblr.com/aesthetic-dump-blog/7000000000001")
+def shows_the_dusk_credits_for_a_repost(page: Any, registry: Any, url: str, shot: str) -> None:
+    """A resized, recompressed copy of "Trisk at dusk" on ``url`` gets its badge, found by the
+    image; the opened badge is saved as ``shot`` in the artifacts."""
+    page.goto(url)
     page.wait_for_selector(BADGE, state="attached", timeout=20_000)
     data = badge_data(page)
     assert data["id"] == registry.works["dusk"]
     assert "matched by image" in data["foot"]
     assert {c["role"] for c in data["credits"]} == {"artist", "commissioner", "character_owner"}
     page.eval_on_selector(BADGE, "b => b.shadowRoot.querySelector('details').open = true")
-    page.screenshot(path=str(ARTIFACTS / "tumblr_repost.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+
+
+def test_unrelated_repost_of_a_resized_recompressed_copy(page: Any, registry: Any) -> None:
+    url = "https://www.tumblr.com/aesthetic-dump-blog/7000000000001"
+    shows_the_dusk_credits_for_a_repost(page, registry, url, "tumblr_repost.png")
 
 
 def test_popup_lists_the_attributions_of_the_tab(browser: Any, page: Any, registry: Any) -> None:
