@@ -449,8 +449,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--holdout-dir",
+        action="append",
         help="with --holdout: take the fresh pictures from this folder's PNG files, another "
-        "collection than the corpus (e.g. /usr/share/tuxpaint/stamps)",
+        "collection than the corpus (e.g. /usr/share/tuxpaint/stamps); repeat for several",
     )
     parser.add_argument(
         "--query-quality",
@@ -514,16 +515,20 @@ def holdout_negatives(files: list[str], data: dict, n: int) -> list[tuple[str, d
     return fresh_negatives([p for p in files if p not in used], n)
 
 
-def outside_negatives(folder: str, n: int) -> list[tuple[str, dict]]:
+def outside_negatives(folders: list[str], n: int) -> list[tuple[str, dict]]:
     """Up to ``n`` unregistered pictures (a seeded random sample when there are more) from
-    another collection than the corpus's (``--holdout-dir``, e.g. the stamps of Debian's
+    other collections than the corpus's (``--holdout-dir``, e.g. the stamps of Debian's
     ``tuxpaint-stamps-default``): neither split can have used them, and nobody looked at them
     while choosing the rules. Some may still be edited copies of openclipart pictures (such
-    collections borrow from it); the review tells."""
-    if not os.path.isdir(folder):
-        sys.exit(f"no folder {folder}: install the package that ships it (bench/README.md)")
-    files = dedup(sorted(glob.glob(f"{folder}/**/*.png", recursive=True)))
-    random.Random(8).shuffle(files)  # a sample across the folder's subfolders, not the first
+    collections borrow from it); the review tells. Several folders are taken together, file
+    names de-duplicated across them as within one."""
+    files = []
+    for folder in folders:
+        if not os.path.isdir(folder):
+            sys.exit(f"no folder {folder}: install the package that ships it (bench/README.md)")
+        files += glob.glob(f"{folder}/**/*.png", recursive=True)
+    files = dedup(sorted(files))
+    random.Random(8).shuffle(files)  # a sample across the folders' subfolders, not the first
     return fresh_negatives(files, n)
 
 
