@@ -166,7 +166,7 @@ def threshold_pairs(base: list[int]) -> list[tuple[str, bytes, bytes]]:
     one tiled and the first one not (the comparison ``64·16·repeat > 64·Σ(y − ȳ)²``)."""
     grid = list(base)
     previous = bytes(grid)
-    for n in range(4, 64, 8):  # the right half of each row, one cell after the other
+    for n in range(4, 64, 8):  # column 4 of each row, one row after the other
         for step in range(1, 60):
             grid[n] = base[n] - step
             q = bytes(grid)
@@ -257,6 +257,7 @@ def main() -> None:
             },
         },
         "detail_rules": [_rule_json(r) for r in _detail_rules()],
+        "detail_constants": {"flat": V.DETAIL_FLAT, "tiled": V.TILED},
         "detail_vectors": details,
     }
     OUT.write_text(json.dumps(doc, indent=0) + "\n")

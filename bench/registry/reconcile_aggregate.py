@@ -5,8 +5,9 @@
 Every few minutes each web process compares the table's ``Tally`` of ids with its own
 (``service.Registry``). Fills a scratch one-column table with ``--ids`` ids (one in a thousand
 missing, as after deletions), then times the count and sum alone (the baseline, what the check
-used to read) and the query of ``service.table_tally`` (with the sum of squares) on the same
-connection, alternating; prints medians and their ratio. The table is dropped afterwards.
+used to read) and the aggregate of ``service.table_tally`` (with the sum of squares, written out
+here for the scratch table) on the same connection, alternating; prints medians and their
+ratio. The table is dropped afterwards.
 """
 
 from __future__ import annotations

@@ -368,8 +368,8 @@ def decide(hits: Hits, rule: V.Rule | None = None) -> tuple[int | None, set[int]
     for value in np.unique(sqq):  # one query variant each
         part = sqq == value
         keep[part] = V.accepted(V.Fit(sqc[part], scc[part], int(value)), rule)
-    for value, repeat in {(int(a), int(b)) for a, b in zip(dsqq, drepq, strict=True)}:
-        part = (dsqq == value) & (drepq == repeat)
+    for value, repeat in np.unique(np.stack([dsqq, drepq], axis=1), axis=0).tolist():
+        part = (dsqq == value) & (drepq == repeat)  # one query variant each
         fit = V.DetailFit(dsqc[part], dscc[part], value, dworst[part], repeat, drepc[part])
         keep[part] &= V.detail_accepted(fit, rule)
     if not keep.any():
@@ -489,7 +489,8 @@ def main() -> None:
                 else holdout_negatives(files, data, args.holdout)
             )
             results["config"]["holdout"] = len(data["negatives"])
-            results["config"]["holdout_dir"] = args.holdout_dir
+            dirs = args.holdout_dir or []  # one folder written as before, as a string
+            results["config"]["holdout_dir"] = dirs[0] if len(dirs) == 1 else dirs or None
     else:
         data = fingerprint_all(args, files)
         if args.save:

@@ -29,6 +29,7 @@ async function show() {
   $('reposts').checked = s.reposts;
   $('restore').checked = s.restore;
   $('allSites').checked = s.allSites && (await chrome.permissions.contains({ origins: ALL_SITES_ORIGINS }));
+  document.body.dataset.shown = 'true'; // every box reflects the stored settings (tests wait on it)
 }
 
 // Permission requests must start in the click itself (a user gesture): no await before them.

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { accept, acceptDetail, detailAccepted, detailFit, RULE } from '../lib/verify.js';
+import { accept, acceptDetail, DETAIL_FLAT, detailAccepted, detailFit, RULE, TILED } from '../lib/verify.js';
 import { fromHex } from '../lib/fingerprint.js';
 import { DEGENERATE, matchEntries, QUERY_MIN_QUALITY, SYMMETRIC } from '../lib/protocol.js';
 
@@ -52,6 +52,11 @@ test('the detail verification answers as the server does (shared vectors, fit su
     if (v.fit) assert.deepEqual(detailFit(q, c), v.fit, v.kind);
     assert.deepEqual(rules.map((r) => acceptDetail(q, c, r)), v.accepted, `${v.kind} ${v.query} ${v.candidate}`);
   }
+});
+
+test("the detail test's constants are the service's (verify.DETAIL_FLAT, verify.TILED)", () => {
+  // the threshold vectors alone would let a TILED between 886 and 1026 pass
+  assert.deepEqual({ flat: DETAIL_FLAT, tiled: TILED }, VECTORS.detail_constants);
 });
 
 test("the extension's RULE is the service's (service.VERIFY, written into the vectors)", (t) => {

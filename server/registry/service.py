@@ -143,8 +143,9 @@ class Tally:
     late row; with the sum as well, two deletions could still hide two late rows (deleting ids
     5 and 9 while 6 and 8 commit late). Deletions hide late rows only if all three agree, which
     equal sums of squares make rare (25 + 81 ≠ 36 + 64), and the next difference or a restart
-    finds them. Squares are taken modulo ``SQUARES_MODULUS`` so that the table's aggregate
-    stays within 64-bit integers at any id (SQLite's ``sum`` raises on overflow)."""
+    finds them. Squares are taken modulo ``SQUARES_MODULUS`` so that their sum stays within
+    64-bit integers (SQLite's ``sum`` raises on overflow), as the id sum does for any table of
+    fewer than 2³¹ rows with ids below 2³¹."""
 
     count: int = 0
     total: int = 0
@@ -317,9 +318,9 @@ class Registry:
         additions and the tally of what other refreshes took meanwhile); on
         PostgreSQL each page sees the rows committed when it runs, so a row committed behind
         the listing counts as not listed and the next pass takes it. Measured on PostgreSQL at
-        10 M rows (0.1 % deleted): count and sum 0.47–0.52 s (the sum of squares adds ~30 %:
-        bench/registry/reconcile_aggregate.py), listing 200 pages 8.9 s, the comparison with
-        10 M known ids 0.6 s."""
+        10 M rows (0.1 % deleted): count and sum 0.47–0.52 s (the sum of squares adds ~30 % on a
+        scratch table: bench/registry/reconcile_aggregate.py), listing 200 pages 8.9 s, the
+        comparison with 10 M known ids 0.6 s."""
         count, total, squares = conn.execute(table_tally(upto)).one()
         if Tally(int(count), int(total), int(squares)) == expected:
             return

@@ -323,7 +323,7 @@ def dot_grid(radius: int, side: int = 320, pitch: int = 32) -> Image.Image:
 
 def test_dot_grids_of_one_pitch_and_other_dot_sizes_are_not_matched(app, client, artist):
     """Two patterns of one pitch whose dots differ in size: at 8 × 8 one is the other at
-    another contrast (gain 0.6), which the detail test accepts as an edit, and their hashes
+    another contrast (gain 0.71), which the detail test accepts as an edit, and their hashes
     are 18 bits apart. A grid made of four equal quarters (verify.TILED) agrees with
     nothing; a drawing is still found."""
     small, large = _as_is(dot_grid(6)), _as_is(dot_grid(8))

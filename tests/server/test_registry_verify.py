@@ -218,6 +218,7 @@ def test_shared_detail_vectors_hold_for_python():
     kinds = {v["kind"] for v in vectors}
     assert {"residual exactly 30", "gain exactly 2", "no query detail", "both flat"} <= kinds
     assert {"both tiled (dot grids, other dot sizes)", "just not tiled"} <= kinds
+    assert data["detail_constants"] == {"flat": V.DETAIL_FLAT, "tiled": V.TILED}
     for v in vectors:
         q, c = bytes.fromhex(v["query"]), bytes.fromhex(v["candidate"])
         if v["fit"] is not None:
