@@ -202,9 +202,10 @@ FEED_ITEM = """<article data-testid="tweet"><div>Someone @someone{n}</div>
 <a href="/someone{n}/status/18000000000000000{n:02d}"><time>1h</time></a></article>"""
 
 
+GALLERY_SCALE = 0.5  # the Tumblr repost is 0.55: the worker's stats tell the two apart
 GALLERY_POST = """<!doctype html><html><head><meta charset="utf-8"><title>Nice pic</title></head>
 <body><h1>found this, no idea who drew it</h1>
-<img src="https://media.gallery.example/full/77.jpg" alt="">
+<img src="https://media.gallery.example/full/77.jpg?v={n}" alt="">
 <p>reposted by <a href="/u/somebody">somebody</a></p></body></html>"""
 
 
@@ -237,10 +238,10 @@ def sites(
         harness.repost_of(images["dusk"]),
         "image/jpeg",
     )
-    s.html("gallery.example", "/post/77", GALLERY_POST)
-    s.image(
-        "media.gallery.example", "/full/77.jpg", harness.repost_of(images["dusk"]), "image/jpeg"
-    )
+    for n in range(1, 4):  # one page per visit: the worker caches fingerprints by image URL
+        s.html("gallery.example", f"/post/{n}", GALLERY_POST.replace("{n}", str(n)))
+    gallery = harness.repost_of(images["dusk"], scale=GALLERY_SCALE)  # 600 × 450, its own size
+    s.image("media.gallery.example", "/full/77.jpg", gallery, "image/jpeg")
     # a feed of 50 unregistered pictures, and one 1080p picture for the timing
     feed = "\n".join(FEED_ITEM.format(n=n) for n in range(50))
     template = (harness.PAGES / "x_feed.html").read_text()
