@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import BigInteger, cast, func, or_, select
+from sqlalchemy import BigInteger, Select, cast, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -168,15 +168,16 @@ class Tally:
         )
 
 
-def table_tally(upto: int) -> Any:
+def table_tally(upto: int, ids: Any = Fingerprint.id) -> Select:
     """The ``Tally`` of the table's ids up to ``upto`` as one aggregate query (``Tally.of``
-    in SQL; the ids are widened first: PostgreSQL multiplies 32-bit integers in 32 bits)."""
-    wide = cast(Fingerprint.id, BigInteger) % SQUARES_MODULUS
+    in SQL; the ids are widened first: PostgreSQL multiplies 32-bit integers in 32 bits).
+    ``ids`` is another table's id column for bench/registry/reconcile_aggregate.py."""
+    wide = cast(ids, BigInteger) % SQUARES_MODULUS
     return select(
-        func.count(Fingerprint.id),
-        func.coalesce(func.sum(Fingerprint.id), 0),
+        func.count(ids),
+        func.coalesce(func.sum(ids), 0),
         func.coalesce(func.sum(wide * wide % SQUARES_MODULUS), 0),
-    ).where(Fingerprint.id <= upto)
+    ).where(ids <= upto)
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
