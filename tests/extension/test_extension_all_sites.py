@@ -57,14 +57,10 @@ def test_all_sites_finds_a_repost_on_an_unknown_site_and_stops_when_unticked(
         shows_the_dusk_credits_for_a_repost(page, registry, url, "all_sites_repost.png")
 
         # a site with its own script is left to it: the generic one is not injected there (a
-        # second copy would stop early in main.js, so the badge count alone cannot tell)
+        # second copy would stop early in main.js, so counting badges could not tell)
         [script] = b.worker.evaluate("chrome.scripting.getRegisteredContentScripts()")
         assert script["matches"] == ["http://*/*", "https://*/*"]
         assert {"https://www.tumblr.com/*", "https://x.com/*"} <= set(script["excludeMatches"])
-        page.goto(TUMBLR)
-        page.wait_for_selector(BADGE, state="attached", timeout=20_000)
-        wait_until(lambda: False, timeout=3.0)
-        assert len(page.query_selector_all(BADGE)) == 1  # and one badge
 
         set_all_sites(b, False)
         assert wait_until(lambda: b.worker.evaluate(REGISTERED) == [])
