@@ -26,7 +26,14 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from server import uploads
-from server.models import Artwork, Fingerprint, Registration, RegistryConflict, utcnow
+from server.models import (
+    Artwork,
+    ArtworkImage,
+    Fingerprint,
+    Registration,
+    RegistryConflict,
+    utcnow,
+)
 from server.registry import fingerprint as fpmod
 from server.registry import verify
 from server.registry.index import MIHIndex, hex_to_words
@@ -555,9 +562,12 @@ def _flag_conflicts(
 ) -> None:
     """A full-image fingerprint matching another user's public work: both go to review.
 
-    ``batch`` holds the fingerprints registered earlier in the same (uncommitted)
+    The same file (by SHA-256) registered for another work conflicts too, whatever its
+    fingerprint: the matcher never matches low-information pictures or flat and tiled
+    patterns (docs/FINGERPRINT.md §9), and the same bytes need no matcher to be the same
+    picture. ``batch`` holds the fingerprints registered earlier in the same (uncommitted)
     transaction, which the index, reading committed rows only, does not have yet."""
-    best: dict[int, int] = {}
+    best = _same_files(session, artwork)
     for f in new:
         if f.variant != "full" or not informative(f.hash, f.quality):
             continue
@@ -601,6 +611,25 @@ def _flag_conflicts(
                     artwork_id=artwork.id, existing_artwork_id=other.id, distance=best[other.id]
                 )
             )
+
+
+def _same_files(session: Session, artwork: Artwork) -> dict[int, int]:
+    """Registered works (other than ``artwork``) holding one of its files: work id → 0.
+
+    Registrations earlier in the same transaction are flushed, so this sees them too."""
+    found = set(
+        session.scalars(
+            select(ArtworkImage.artwork_id)
+            .join(Registration, Registration.artwork_id == ArtworkImage.artwork_id)
+            .where(
+                ArtworkImage.sha256.in_({image.sha256 for image in artwork.images}),
+                Registration.state == "registered",
+                ArtworkImage.artwork_id != artwork.id,
+            )
+            .distinct()
+        )
+    )
+    return dict.fromkeys(found, 0)
 
 
 def open_conflicts(session: Session, artwork_id: int) -> list[RegistryConflict]:

@@ -6,6 +6,7 @@ import io
 import json
 import random
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from tests.server.helpers import HYENA, TANRAAK, artwork_form
@@ -26,6 +27,15 @@ def picture(seed: int, size: tuple[int, int] = (320, 240), hue_shift: bool = Fal
         shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
         shape((x0, y0, x1, y1), fill=colour, outline=(0, 0, 0), width=3)
     return img
+
+
+def dot_grid(radius: int, side: int = 320, pitch: int = 32) -> Image.Image:
+    """Graph paper with a dot in every square, off-centre (so not symmetric about either axis):
+    5 pitches to 4 cells of the detail grid, so its four quarters are the same."""
+    y, x = np.mgrid[0:side, 0:side]
+    py, px = y % pitch, x % pitch
+    on = (py == 5) | (px == 5) | ((px - 7) ** 2 + py**2 <= radius * radius)
+    return Image.fromarray(np.where(on, 40, 235).astype(np.uint8)).convert("RGB")
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **options: object) -> bytes:
@@ -67,4 +77,4 @@ def match(client, data: bytes, filename: str = "q.png"):  # type: ignore[no-unty
     return response
 
 
-__all__ = ["artwork_form", "encode", "json", "match", "picture", "publish_picture"]
+__all__ = ["artwork_form", "dot_grid", "encode", "json", "match", "picture", "publish_picture"]

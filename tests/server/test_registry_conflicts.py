@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from server import db
 from server.models import RegistryConflict
-from tests.server.registry_helpers import encode, match, picture, publish_picture
+from tests.server.registry_helpers import dot_grid, encode, match, picture, publish_picture
 
 
 def test_a_second_users_copy_is_flagged_and_the_first_keeps_the_display(
@@ -65,6 +65,33 @@ def test_the_same_outline_in_another_shading_is_not_a_conflict(artist, other_art
     assert publish_picture(other_artist, encode(faded), title="pastel")["conflicts"] == 0
     brighter = ImageEnhance.Brightness(grey).enhance(1.15)
     assert publish_picture(other_artist, encode(brighter), title="copy")["conflicts"] == 1
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(dot_grid(6), id="tiled pattern"),
+        pytest.param(Image.new("RGB", (320, 240), (200, 120, 40)), id="flat colour"),
+    ],
+)
+def test_the_same_file_conflicts_though_the_matcher_never_matches_it(
+    client, artist, other_artist, image
+):
+    """The matcher leaves tiled patterns and low-information pictures alone (not even an exact
+    copy is matched), so another user's registration of the very same file is caught by its
+    bytes; the same artist reusing it is not a conflict, and a re-encoded copy is not the same
+    file."""
+    data = encode(image)
+    first = publish_picture(artist, data, title="the original")
+    assert match(client, data).json["candidates"] == []
+    assert publish_picture(artist, data, title="reused")["conflicts"] == 0
+    copy = publish_picture(other_artist, data, title="copy")
+    assert copy["conflicts"] == 2  # the original and its reuse, both the artist's
+    [conflict, _] = other_artist.get(f"/api/v1/artworks/{copy['id']}/conflicts").json["items"]
+    assert conflict["other_work"] == first["work"]["public_id"]
+    assert conflict["role"] == "later"
+    reencoded = encode(image.convert("RGB"), "JPEG", quality=90)
+    assert publish_picture(other_artist, reencoded, title="jpeg")["conflicts"] == 0
 
 
 # -- resolving a conflict ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from server.models import Fingerprint
 from server.registry import fingerprint as F
 from server.registry import service, verify
 from server.registry.ratelimit import TokenBucket
-from tests.server.registry_helpers import encode, match, picture, publish_picture
+from tests.server.registry_helpers import dot_grid, encode, match, picture, publish_picture
 
 
 def _repost(img: Image.Image) -> bytes:
@@ -310,15 +310,6 @@ def test_a_texture_flat_at_the_detail_grid_scale_is_not_matched(app, client, art
     assert answer.json == {"low_information": False, "candidates": []}
     found = match(client, _repost(picture(21))).json["candidates"]
     assert [c["work"]["public_id"] for c in found] == [drawing["work"]["public_id"]]
-
-
-def dot_grid(radius: int, side: int = 320, pitch: int = 32) -> Image.Image:
-    """Graph paper with a dot in every square, off-centre (so not symmetric about either axis):
-    5 pitches to 4 cells of the detail grid, so its four quarters are the same."""
-    y, x = np.mgrid[0:side, 0:side]
-    py, px = y % pitch, x % pitch
-    on = (py == 5) | (px == 5) | ((px - 7) ** 2 + py**2 <= radius * radius)
-    return Image.fromarray(np.where(on, 40, 235).astype(np.uint8)).convert("RGB")
 
 
 def test_dot_grids_of_one_pitch_and_other_dot_sizes_are_not_matched(app, client, artist):
