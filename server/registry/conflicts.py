@@ -1,7 +1,7 @@
 """Resolving registry conflicts: who keeps the public attribution of a matching image.
 
 A conflict (``registry_conflicts``) is opened when a registration matches another user's
-public work (``service._flag_conflicts``); while it is open the earlier registration keeps the
+public work or holds the same file as one (``service._flag_conflicts``); while it is open the earlier registration keeps the
 public display and the later one is hidden from matches and lookups. It is closed by the owner
 of the earlier registration (``POST /api/v1/artworks/<id>/conflicts/resolve``) or by an operator
 (``creditline conflicts resolve``) with one of three decisions:
