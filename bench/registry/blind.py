@@ -22,7 +22,7 @@ other) or two different artworks. ``--score`` then compares the labels with the 
     .venv/bin/python bench/registry/blind.py --out /tmp/blind --score LABELS.json [LABELS2.json]
 
 (keep ``key.json`` away from the reviewer until the labels are in: ``--score`` reads it back
-from ``--out``).
+from ``--out``). The review made this way is ``blind-review.json`` (``--review`` scores it).
 """
 
 from __future__ import annotations
@@ -130,13 +130,21 @@ def draw(pairs: list[dict], out: Path) -> None:
         p["sheet"] = n
 
 
-def verdicts(path: str) -> dict[str, str]:
+def verdicts(labels: dict) -> dict[str, str]:
     """A reviewer's labels: sheet number → ``one`` / ``two`` (``?`` when unsure)."""
     out = {}
-    for sheet, v in json.loads(Path(path).read_text()).items():
+    for sheet, v in labels.items():
         v = v if isinstance(v, dict) else {"verdict": v}
         out[sheet] = v["verdict"] + ("?" if v.get("confidence") == "unsure" else "")
     return out
+
+
+def rescore(path: str) -> None:
+    """Score the committed review (``blind-review.json``: the key with each reviewer's labels)."""
+    sheets = json.loads(Path(path).read_text())["sheets"]
+    n = len(sheets[0]["reviewers"])
+    labels = [verdicts({str(s["sheet"]): s["reviewers"][i] for s in sheets}) for i in range(n)]
+    score(labels, sheets)
 
 
 def score(reviewers: list[dict[str, str]], key: list[dict]) -> None:
@@ -166,16 +174,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("results", nargs="*")
     parser.add_argument("--load", help="run.py --save data (for the control pairs)")
-    parser.add_argument("--out", required=True, help="sheets and key.json go here")
+    parser.add_argument("--out", help="sheets and key.json go here")
+    parser.add_argument("--review", help="score a committed review (blind-review.json)")
     parser.add_argument("--same", type=int, default=10)
     parser.add_argument("--lookalike", type=int, default=14)
     parser.add_argument(
         "--score", nargs="+", help="reviewers' labels: {sheet: {verdict: one|two, confidence}}"
     )
     args = parser.parse_args()
+    if args.review:
+        rescore(args.review)
+        return
     out = Path(args.out)
     if args.score:
-        score([verdicts(f) for f in args.score], json.loads((out / "key.json").read_text()))
+        labels = [verdicts(json.loads(Path(f).read_text())) for f in args.score]
+        score(labels, json.loads((out / "key.json").read_text()))
         return
     rng = random.Random(SEED)
     with open(args.load, "rb") as fh:
