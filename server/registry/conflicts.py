@@ -1,10 +1,11 @@
 """Resolving registry conflicts: who keeps the public attribution of a matching image.
 
 A conflict (``registry_conflicts``) is opened when a registration matches another user's
-public work or holds the same file as one (``service._flag_conflicts``); while it is open the earlier registration keeps the
-public display and the later one is hidden from matches and lookups. It is closed by the owner
-of the earlier registration (``POST /api/v1/artworks/<id>/conflicts/resolve``) or by an operator
-(``creditline conflicts resolve``) with one of three decisions:
+public work or holds the same file as one (``service._flag_conflicts``); while it is open the
+earlier registration keeps the public display and the later one is hidden from matches and
+lookups. It is closed by the owner of the earlier registration
+(``POST /api/v1/artworks/<id>/conflicts/resolve``) or by an operator (``creditline conflicts
+resolve``) with one of three decisions:
 
 - ``keep_first``: the earlier registration keeps the attribution; the later stays hidden.
 - ``give_second``: the later registration takes it; the earlier is hidden from now on
