@@ -17,7 +17,7 @@ from server.models import Artwork, Fingerprint, Registration, RegistryConflict, 
 from server.registry import service
 from server.registry.index import MIHIndex
 from tests.server.helpers import HYENA, artwork_form, png_bytes
-from tests.server.registry_helpers import encode, match, picture, publish_picture
+from tests.server.registry_helpers import dot_grid, encode, match, picture, publish_picture
 
 
 def new_artwork(artist, image: bytes | None = None) -> int:  # type: ignore[no-untyped-def]
@@ -141,6 +141,19 @@ def test_two_users_registered_in_one_batch_still_conflict(app, artist, other_art
     with db.session_scope(app) as session:
         states = session.scalars(select(Registration.state)).all()
         assert states == ["registered", "registered"]
+        [conflict] = session.scalars(select(RegistryConflict)).all()
+        assert (conflict.existing_artwork_id, conflict.artwork_id) == (first, second)
+
+
+def test_the_same_pattern_file_registered_by_two_users_in_one_batch_conflicts(
+    app, artist, other_artist
+):
+    """A tiled pattern is never matched; the same file is caught by its bytes, also when the
+    earlier registration is in the same transaction (flushed, not committed)."""
+    data = encode(dot_grid(6))
+    first, second = new_artwork(artist, data), new_artwork(other_artist, data)
+    register_in_one_batch(app, first, second)
+    with db.session_scope(app) as session:
         [conflict] = session.scalars(select(RegistryConflict)).all()
         assert (conflict.existing_artwork_id, conflict.artwork_id) == (first, second)
 
