@@ -147,13 +147,12 @@ def wallpapers(out: Path) -> int:
         largest = max(folder.iterdir(), key=lambda f: f.stat().st_size)
         (out / f"plasma__{folder.parent.parent.name}{largest.suffix}").symlink_to(largest)
         written += 1
-    for root in (Path("/usr/share/backgrounds"),):
-        for f in sorted(root.rglob("*")):
-            if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
-                (out / f"backgrounds__{f.name}").symlink_to(f)
-                written += 1
-            elif f.suffix.lower() == ".svg":
-                written += render_svg(f.read_bytes(), out / f"svg__{f.stem}.png", 1600)
+    for f in sorted(Path("/usr/share/backgrounds").rglob("*")):  # MATE's and GNOME's
+        if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+            (out / f"backgrounds__{f.name}").symlink_to(f)
+            written += 1
+        elif f.suffix.lower() == ".svg":
+            written += render_svg(f.read_bytes(), out / f"svg__{f.stem}.png", 1600)
     return written
 
 
