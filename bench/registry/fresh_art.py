@@ -39,6 +39,7 @@ RCC = Path("/usr/share/gcompris-qt/rcc")
 DECKS = Path("/usr/share/carddecks")
 RANKS = [str(i) for i in range(1, 11)] + ["jack", "queen", "king"]
 SUITS = ["club", "diamond", "heart", "spade"]
+CARDS = [f"{r}_{s}" for r in RANKS for s in SUITS] + ["back", "red_joker", "black_joker"]
 CARD_HEIGHT = 560
 
 
@@ -121,24 +122,23 @@ def render_card(job: tuple[str, str, str, float, str]) -> int:
 
 
 def cards(out: Path) -> int:
-    jobs = []
-    scratch = Path(tempfile.mkdtemp())
-    for deck in sorted(DECKS.iterdir()):
-        source = next(iter(sorted(deck.glob("*.svgz"))), None)
-        if source is None:
-            continue
-        text = gzip.decompress(source.read_bytes())
-        svg = scratch / f"{deck.name}.svg"
-        svg.write_bytes(text)
-        ids = set(re.findall(rb'id="([a-z0-9_]+)"', text))
-        probe = render_element(str(svg), "king_heart", 1.0) if b"king_heart" in ids else None
-        if probe is None:  # another naming scheme: left out
-            continue
-        zoom = CARD_HEIGHT / probe.height
-        wanted = [f"{r}_{s}" for r in RANKS for s in SUITS] + ["back", "red_joker", "black_joker"]
-        jobs += [(str(svg), deck.name, w, zoom, str(out)) for w in wanted if w.encode() in ids]
-    with mp.Pool(2) as pool:
-        return sum(pool.map(render_card, jobs, chunksize=4))
+    with tempfile.TemporaryDirectory() as scratch:  # the decks, decompressed for rsvg-convert
+        jobs = []
+        for deck in sorted(DECKS.iterdir()):
+            source = next(iter(sorted(deck.glob("*.svgz"))), None)
+            if source is None:
+                continue
+            text = gzip.decompress(source.read_bytes())
+            svg = Path(scratch) / f"{deck.name}.svg"
+            svg.write_bytes(text)
+            ids = set(re.findall(rb'id="([a-z0-9_]+)"', text))
+            probe = render_element(str(svg), "king_heart", 1.0) if b"king_heart" in ids else None
+            if probe is None:  # another naming scheme: left out
+                continue
+            zoom = CARD_HEIGHT / probe.height
+            jobs += [(str(svg), deck.name, w, zoom, str(out)) for w in CARDS if w.encode() in ids]
+        with mp.Pool(2) as pool:
+            return sum(pool.map(render_card, jobs, chunksize=4))
 
 
 def wallpapers(out: Path) -> int:
