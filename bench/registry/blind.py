@@ -66,48 +66,47 @@ def matched_pairs(result_files: list[str]) -> list[dict]:
     return out
 
 
-def control_pairs(
-    data: dict, rng: random.Random, n_same: int, n_look: int, skip: set[tuple[str, str]]
-) -> list[dict]:
+def same_pairs(data: dict, rng: random.Random, n: int) -> list[dict]:
+    """Registered pictures against one of the bench's own reposts of them (one edit each)."""
+    edits = SAME + tuple(f"hue {h}" for h in HUES)
     corpus = [c for c in data["corpus"] if c.get("thumb") is not None]
-    out = []
-    for k, c in enumerate(rng.sample(corpus, n_same)):
-        edits = SAME + tuple(f"hue {h}" for h in HUES)
-        out.append({"kind": "same", "a": review.short(c["path"]), "b": edits[k % len(edits)]})
-    corpus = [c for c in corpus if _indexed(c["reg"]["full"])]
-    reg = np.array([_bits(c["reg"]["full"]["hash"]) for c in corpus])
+    return [
+        {"kind": "same", "a": review.short(c["path"]), "b": edits[k % len(edits)]}
+        for k, c in enumerate(rng.sample(corpus, n))
+    ]
+
+
+def lookalike_pairs(data: dict, n: int, skip: set[tuple[str, str]]) -> list[dict]:
+    """Unregistered pictures whose half-size fingerprint is nearest a registered picture's,
+    nearest first, leaving out the matched pairs (``skip``) and the same outline."""
+    corpus = [
+        c
+        for c in data["corpus"]
+        if c.get("thumb") is not None
+        and R.S.informative(c["reg"]["full"]["hash"], c["reg"]["full"]["quality"])
+    ]
+    words = R.hex_to_words([c["reg"]["full"]["hash"] for c in corpus])
     scored = []
     for path, neg in data["negatives"]:
         q = (neg.get("queries") or {}).get("scale50", {}).get("ours")
         if not q or R.low_information(q):
             continue
-        distance = np.unpackbits(reg ^ _bits(q["as_is"]["hash"]), axis=1).sum(axis=1)
+        distance = np.bitwise_count(words ^ R.hex_to_words([q["as_is"]["hash"]])[0]).sum(axis=1)
         best = int(np.argmin(distance))
         scored.append((int(distance[best]), corpus[best]["path"], path))
-    scored.sort()
-    for distance, a, b in scored:
-        if (review.short(b), review.short(a)) in skip:
-            continue
-        pa, pb = review.picture(review.short(a)), review.picture(review.short(b))
-        if pa is None or pb is None:
+    out: list[dict] = []
+    for distance, a, b in sorted(scored):
+        if len(out) == n:
+            break
+        a, b = review.short(a), review.short(b)
+        pa, pb = review.picture(a), review.picture(b)
+        if (b, a) in skip or pa is None or pb is None:
             continue
         alike = similar.compare(pa, pb)
         if max(alike["as_is"]["correlation"], alike["mirrored"]["correlation"]) >= LAYOUT:
             continue  # the same outline (a recolour, or the same drawing): not a control
-        out.append(
-            {"kind": "lookalike", "a": review.short(a), "b": review.short(b), "hamming": distance}
-        )
-        if sum(p["kind"] == "lookalike" for p in out) == n_look:
-            break
+        out.append({"kind": "lookalike", "a": a, "b": b, "hamming": distance})
     return out
-
-
-def _indexed(fp: dict) -> bool:
-    return R.S.informative(fp["hash"], fp["quality"])
-
-
-def _bits(hex_hash: str) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex(hex_hash), dtype=np.uint8)
 
 
 def edited(label: str, edit: str):  # type: ignore[no-untyped-def]
@@ -195,7 +194,7 @@ def main() -> None:
         data = pickle.load(fh)
     matched = matched_pairs(args.results)
     skip = {(p["a"], p["b"]) for p in matched}
-    pairs = matched + control_pairs(data, rng, args.same, args.lookalike, skip)
+    pairs = matched + same_pairs(data, rng, args.same) + lookalike_pairs(data, args.lookalike, skip)
     rng.shuffle(pairs)
     draw(pairs, out)
     (out / "key.json").write_text(json.dumps(pairs, indent=1))
