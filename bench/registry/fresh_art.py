@@ -1,8 +1,8 @@
-"""Turn three Debian packages into folders of pictures for ``run.py --holdout-dir`` (issue 8).
+"""Turn Debian packages into folders of pictures for ``run.py --holdout-dir`` (issue 8).
 
 The registry benchmark's fresh holdouts need pictures nobody tuned on. Most game-data packages
-ship plain PNG files; these three ship their art in other shapes, so this writes it out as
-files (nothing here is used by the service):
+ship plain picture files; some ship their art in other shapes, so this writes it out as files
+(nothing here is used by the service):
 
 - ``gcompris DIR``: GCompris (``gcompris-qt-data``) keeps its drawings, paintings and photos in
   Qt resource bundles (``/usr/share/gcompris-qt/rcc/*.rcc``); each bundle is unpacked (Qt's rcc
@@ -12,7 +12,10 @@ files (nothing here is used by the service):
   card (ranks, back, jokers) is rendered by its element id at about 560 px high and trimmed;
 - ``wallpapers DIR``: links to the largest file of each Plasma wallpaper
   (``plasma-workspace-wallpapers``) and to the MATE and GNOME backgrounds (``mate-backgrounds``,
-  ``gnome-backgrounds``; their SVGs rendered to fit 1600 px).
+  ``gnome-backgrounds``; their SVGs rendered to fit 1600 px);
+- ``packages DIR PKG…``: every picture file an installed package lists (``dpkg -L``): links to
+  its PNG, JPEG and WebP files, its SVG/SVGZ files rendered to fit 1024 px (e.g.
+  ``stellarium-data``'s constellation drawings and nebula photos).
 
 Names are made unique across folders (``run.py`` de-duplicates by file name).
 
@@ -41,6 +44,7 @@ RANKS = [str(i) for i in range(1, 11)] + ["jack", "queen", "king"]
 SUITS = ["club", "diamond", "heart", "spade"]
 CARDS = [f"{r}_{s}" for r in RANKS for s in SUITS] + ["back", "red_joker", "black_joker"]
 CARD_HEIGHT = 560
+PICTURES = (".png", ".jpg", ".jpeg", ".webp")  # the files run.py --holdout-dir reads
 
 
 def rcc_files(bundle: bytes) -> dict[str, bytes]:
@@ -156,13 +160,49 @@ def wallpapers(out: Path) -> int:
     return written
 
 
+def render_file(job: tuple[str, str]) -> int:
+    source, target = job
+    text = Path(source).read_bytes()
+    if source.endswith(".svgz"):
+        text = gzip.decompress(text)
+    return render_svg(text, Path(target), 1024)
+
+
+def packages(out: Path, names: list[str]) -> int:
+    written, jobs = 0, []
+    for package in names:
+        listed = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+        if listed.returncode:
+            raise SystemExit(f"{package} is not installed: apt-get install {package}")
+        for line in sorted(set(listed.stdout.splitlines())):
+            source = Path(line)
+            suffix = source.suffix.lower()
+            if suffix not in (*PICTURES, ".svg", ".svgz") or not source.is_file():
+                continue
+            stem = f"{package}__{'__'.join(source.parts[3:])}"  # /usr/share/… left out
+            if suffix in PICTURES:
+                (out / stem).symlink_to(source)
+                written += 1
+            else:
+                jobs.append((str(source), str(out / f"{stem}.png")))
+    with mp.Pool(2) as pool:
+        return written + sum(pool.map(render_file, jobs, chunksize=4))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("collection", choices=["gcompris", "cards", "wallpapers"])
+    parser.add_argument("collection", choices=["gcompris", "cards", "wallpapers", "packages"])
     parser.add_argument("out", type=Path)
+    parser.add_argument("package", nargs="*", help="with packages: the Debian packages to take")
     args = parser.parse_args()
+    if (args.collection == "packages") != bool(args.package):
+        parser.error("name Debian packages with (and only with) the packages collection")
     args.out.mkdir(parents=True, exist_ok=True)
-    n = {"gcompris": gcompris, "cards": cards, "wallpapers": wallpapers}[args.collection](args.out)
+    if args.collection == "packages":
+        n = packages(args.out, args.package)
+    else:
+        make = {"gcompris": gcompris, "cards": cards, "wallpapers": wallpapers}
+        n = make[args.collection](args.out)
     print(f"{n} pictures in {args.out}")
 
 

@@ -49,6 +49,7 @@ def _rule_json(r: V.Rule) -> dict:
         "max_gain": r.max_gain,
         "detail_max_gain": r.detail_max_gain,
         "detail_max_residual": r.detail_max_residual,
+        "detail_min_correlation": r.detail_min_correlation,
     }
 
 
@@ -60,6 +61,8 @@ DETAIL_RULES = [
     V.Rule(None, None, None, 12),
     V.Rule(0.8, None, 2.0, 30),  # the extension's initial RULE
     V.Rule(None, None, 1.3, 45),
+    V.Rule(None, None, None, None, 0.9),  # the correlation test alone
+    V.Rule(None, None, None, None, 0.5),
 ]
 
 
@@ -136,7 +139,39 @@ def detail_pairs() -> list[tuple[str, bytes, bytes]]:
     # tiled grids: four equal 4 × 4 quarters, as a dot grid of one pitch cropped to whole
     # periods gives (two such grids with other dot sizes fit at gain 0.72, measured)
     pairs += tiled_pairs(drawing)
+    pairs += correlation_pairs(drawing)
     return pairs
+
+
+def correlation_pairs(drawing: bytes) -> list[tuple[str, bytes, bytes]]:
+    """A faint cross against the same cross inside a faint ring: every cell within the residual
+    bound and the gain near 1, but another shape (the correlation test's case: a plain cross
+    against a star polygon that reads as a ring, measured); then a drawing smudged cell by
+    cell, a level at a time, until its correlation with the original falls below 0.9: the
+    last pair kept and the first not."""
+
+    def dark(i: int, j: int) -> bool:
+        ring = max(abs(2 * i - 7), abs(2 * j - 7)) == 5
+        return 3 <= i <= 4 or 3 <= j <= 4 or ring
+
+    cross = [200 - 40 * (3 <= i <= 4 or 3 <= j <= 4) for i in range(8) for j in range(8)]
+    ringed = [200 - 40 * dark(i, j) for i in range(8) for j in range(8)]
+    pairs = [("a faint cross and a faint ringed cross", bytes(cross), bytes(ringed))]
+    base = list(drawing)
+    grid, previous = list(base), bytes(base)
+    for n in range(0, 64, 3):
+        towards = 0 if base[n] >= 128 else 255
+        while grid[n] != towards:
+            grid[n] += 1 if towards else -1
+            f = V.detail_fit(bytes(grid), [base])
+            if float(f.sqc[0]) ** 2 < 0.81 * float(f.sqq) * float(f.scc[0]):
+                return [
+                    *pairs,
+                    ("correlation just above 0.9", previous, drawing),
+                    ("correlation just below 0.9", bytes(grid), drawing),
+                ]
+            previous = bytes(grid)
+    raise AssertionError("no threshold found")
 
 
 def tiled_pairs(drawing: bytes) -> list[tuple[str, bytes, bytes]]:

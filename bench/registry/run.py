@@ -40,6 +40,7 @@ from server.registry import verify as V  # noqa: E402
 from server.registry.index import MIHIndex, brute_force, hex_to_words  # noqa: E402
 
 CLIPART = "/usr/share/openclipart/png"
+PICTURE_FILES = (".png", ".jpg", ".jpeg", ".webp")  # what --holdout-dir takes from a folder
 MAX_SIDE = 768  # corpus pictures are scaled to this (as a site would show them); speed
 RECOLOUR_DEGREES = (90, 180, 270)
 RECOLOUR_TRANSFORMS = ("scale50", "jpeg40", "webp", "bright+15", "mirror")
@@ -58,6 +59,9 @@ RULES = [  # the first is V.OFF: no verification
     for dg in (None, 1.5, 1.75, 2.0, 2.5, 3.0)
     for dr in (None, 20, 25, 30, 35, 40, 50, 60)
     if dg is not None or dr is not None
+]
+RULES += [  # the detail grid's correlation on top of the gain and residual tests
+    V.Rule(0.8, None, 2.0, 60, dc) for dc in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.95)
 ]
 Image.MAX_IMAGE_PIXELS = None
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -527,7 +531,11 @@ def outside_negatives(folders: list[str], n: int) -> list[tuple[str, dict]]:
     for folder in folders:
         if not os.path.isdir(folder):
             sys.exit(f"no folder {folder}: install the package that ships it (bench/README.md)")
-        files += glob.glob(f"{folder}/**/*.png", recursive=True)
+        files += [
+            f
+            for f in glob.glob(f"{folder}/**/*", recursive=True)
+            if f.lower().endswith(PICTURE_FILES)
+        ]
     files = dedup(sorted(files))
     random.Random(8).shuffle(files)  # a sample across the folders' subfolders, not the first
     return fresh_negatives(files, n)

@@ -9,7 +9,9 @@
 //
 // The 8 × 8 detail grid (fingerprint.js detailGrid, docs/FINGERPRINT.md §7b) gets the same fit
 // on its 64 cells plus the worst cell's residual (detailFit, detailAccepted, acceptDetail): a
-// gain far from 1 is another shading, a large residual a part of the drawing missing or added.
+// gain far from 1 is another shading, a large residual a part of the drawing missing or added,
+// a low correlation another shape however faint (the residual is in luma levels, the
+// correlation does not depend on contrast).
 // A flat or tiled grid (four equal 4 × 4 quarters: a pattern) agrees with nothing.
 
 export const N = 16;
@@ -26,7 +28,13 @@ export const TILED = D * 16;
  * place the client's thresholds live: tests/server/test_registry_verify.py checks it against
  * service.VERIFY. detailMaxResidual is an integer (luma levels).
  */
-export const RULE = Object.freeze({ minCorrelation: 0.8, maxGain: null, detailMaxGain: 2.0, detailMaxResidual: 60 });
+export const RULE = Object.freeze({
+  minCorrelation: 0.8,
+  maxGain: null,
+  detailMaxGain: 2.0,
+  detailMaxResidual: 60,
+  detailMinCorrelation: 0.9,
+});
 
 export function lumas(colour) {
   const y = new Array(N);
@@ -110,16 +118,18 @@ export function detailFit(query, candidate) {
  * Does the rule's detail test keep this candidate? Same tests, same order as
  * verify.detail_accepted(): a flat side (both flat too: two textures), a non-positive fit or a
  * tiled side (TILED) → no; then sqc ≤ g·scc and g·sqc ≥ scc (float64), then
- * worst ≤ (64·t)·scc (integers).
+ * worst ≤ (64·t)·scc (integers), then sqc² ≥ (r·r)·sqq·scc (float64, the correlation ≥ r).
  */
 export function detailAccepted(f, rule = RULE) {
   const g = rule.detailMaxGain;
   const t = rule.detailMaxResidual;
-  if (g == null && t == null) return true;
+  const r = rule.detailMinCorrelation;
+  if (g == null && t == null && r == null) return true;
   if (f.scc < DETAIL_FLAT || f.sqq < DETAIL_FLAT || !(f.sqc > 0)) return false;
   if (!(TILED * f.repeatC > f.scc) || !(TILED * f.repeatQ > f.sqq)) return false;
   if (g != null && !(f.sqc <= g * f.scc && g * f.sqc >= f.scc)) return false;
   if (t != null && !(f.worst <= D * Math.trunc(t) * f.scc)) return false;
+  if (r != null && !(f.sqc * f.sqc >= r * r * f.sqq * f.scc)) return false;
   return true;
 }
 

@@ -46,9 +46,14 @@ COLOUR_WEIGHT = 1 / 8  # cost = hamming + colour / 8
 # Verification of every candidate (verify.py), chosen on the benchmark's tuning split and
 # measured on the reported one (bench/README.md, docs/FINGERPRINT.md §9): the 4×4 lumas'
 # correlation (≥ 0.8 and ≥ 0.9 tied, no recall cost; a gain test there cost recall), then the
-# strictest detail-grid rule that cost no recall there (gain within ×2, no cell 60 levels off).
+# strictest detail-grid rule that cost no recall there (gain within ×2, no cell 60 levels off),
+# and the strictest detail correlation that cost none there either (0.9; 0.92 cost some).
 VERIFY = verify.Rule(
-    min_correlation=0.8, max_gain=None, detail_max_gain=2.0, detail_max_residual=60
+    min_correlation=0.8,
+    max_gain=None,
+    detail_max_gain=2.0,
+    detail_max_residual=60,
+    detail_min_correlation=0.9,
 )
 # A query needs less gradient than an indexed fingerprint: a repost whose contrast was lowered
 # or that was scaled down loses some (the index keeps flat art out; the verification stages

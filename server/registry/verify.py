@@ -43,6 +43,7 @@ class Rule:
     max_gain: float | None
     detail_max_gain: float | None = None
     detail_max_residual: int | None = None  # luma levels (0..255), worst cell after the fit
+    detail_min_correlation: float | None = None
 
     @property
     def name(self) -> str:
@@ -50,16 +51,23 @@ class Rule:
             return "off" if x is None else f"{x:g}"
 
         base = f"corr>={show(self.min_correlation)},gain<={show(self.max_gain)}"
-        if self.detail_max_gain is None and self.detail_max_residual is None:
+        if not self.checks_detail:
             return base
-        return (
+        name = (
             f"{base},detail_gain<={show(self.detail_max_gain)},"
             f"detail_residual<={show(self.detail_max_residual)}"
         )
+        if self.detail_min_correlation is None:  # the names results files have always used
+            return name
+        return f"{name},detail_corr>={show(self.detail_min_correlation)}"
 
     @property
     def checks_detail(self) -> bool:
-        return self.detail_max_gain is not None or self.detail_max_residual is not None
+        return (
+            self.detail_max_gain is not None
+            or self.detail_max_residual is not None
+            or self.detail_min_correlation is not None
+        )
 
 
 OFF = Rule(None, None)
@@ -185,8 +193,12 @@ def detail_fit(query: bytes | np.ndarray, candidates: np.ndarray) -> DetailFit:
 def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
     """Which candidates the rule's detail tests keep: the gain ``sqc/scc`` within
     ``[1/g, g]`` (a brightness or contrast edit, not another shading) and no cell further than
-    ``detail_max_residual`` levels from the fit (no part of the drawing missing or added).
-    Compared as ``sqc ≤ g·scc``, ``g·sqc ≥ scc`` and ``worst ≤ (64·t)·scc``, in that order, as
+    ``detail_max_residual`` levels from the fit (no part of the drawing missing or added), and
+    the fit's correlation at least ``detail_min_correlation``: the residual bound is in luma
+    levels, so a faint drawing (a thin cross, cells within 60 levels of anything) passes it
+    against any shape; the correlation does not depend on contrast (a plain cross against a
+    ring read 0.69, reposts on the tuning split 0.9 and up). Compared as ``sqc ≤ g·scc``,
+    ``g·sqc ≥ scc``, ``worst ≤ (64·t)·scc`` and ``sqc² ≥ (t·t)·sqq·scc``, in that order, as
     in verify.js. A flat grid (a cell standard deviation under 1 level) agrees with nothing, not
     even another flat one: a picture with nothing at this scale but a detailed hash is a
     texture (a dot grid, pinstripes), and unrelated textures of one pitch share their hash
@@ -200,12 +212,15 @@ def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
         return keep
     keep &= (f.sqc > 0) & (f.scc >= DETAIL_FLAT) & (f.sqq >= DETAIL_FLAT)
     keep &= (TILED * f.repeat_c > f.scc) & (TILED * f.repeat_q > f.sqq)
+    sqc, scc = f.sqc.astype(np.float64), f.scc.astype(np.float64)
     if rule.detail_max_gain is not None:
         g = rule.detail_max_gain
-        sqc, scc = f.sqc.astype(np.float64), f.scc.astype(np.float64)
         keep &= (sqc <= g * scc) & (g * sqc >= scc)
     if rule.detail_max_residual is not None:
         keep &= f.worst <= (D * int(rule.detail_max_residual)) * f.scc
+    if rule.detail_min_correlation is not None:
+        t = rule.detail_min_correlation
+        keep &= sqc * sqc >= t * t * float(f.sqq) * scc
     return keep
 
 

@@ -71,32 +71,25 @@ def test_shared_vectors_hold_for_python():
     assert service_rule in [v["rule"] for v in data["vectors"]]
 
 
-def _js_rule() -> str:
+def _js_rule() -> dict[str, float | None]:
+    """verify.js's RULE object, field by field (JavaScript names)."""
     source = (Path(__file__).resolve().parents[2] / "extension/lib/verify.js").read_text()
-    return next(x for x in source.splitlines() if x.startswith("export const RULE"))
-
-
-def _js(v: float | None) -> str:
-    return "null" if v is None else f"{v:g}"
+    body = re.search(r"export const RULE = Object\.freeze\(\{(.*?)\}\);", source, re.S)
+    assert body, "verify.js declares RULE as Object.freeze({ … });"
+    fields = dict(re.findall(r"(\w+): ([^,\s}]+)", body[1]))
+    return {k: None if v == "null" else float(v) for k, v in fields.items()}
 
 
 def test_the_extension_uses_the_service_rule():
-    line = _js_rule()
-    assert f"minCorrelation: {_js(service.VERIFY.min_correlation)}," in line
-    assert f"maxGain: {_js(service.VERIFY.max_gain)}," in line
-
-
-def test_the_extension_uses_the_service_detail_rule():
-    assert service.VERIFY.checks_detail
-    line = _js_rule()
-    found = {
-        k: re.search(rf"\b{k}: ([^,\s}}]+)", line) for k in ("detailMaxGain", "detailMaxResidual")
-    }
-    js = {k: None if m is None or m[1] == "null" else float(m[1]) for k, m in found.items()}
-    assert js == {
+    """Every threshold of service.VERIFY, and nothing else, in the extension's RULE."""
+    assert _js_rule() == {
+        "minCorrelation": service.VERIFY.min_correlation,
+        "maxGain": service.VERIFY.max_gain,
         "detailMaxGain": service.VERIFY.detail_max_gain,
         "detailMaxResidual": service.VERIFY.detail_max_residual,
+        "detailMinCorrelation": service.VERIFY.detail_min_correlation,
     }
+    assert service.VERIFY.checks_detail
 
 
 # -- the detail grid (8 × 8) -------------------------------------------------------------------
@@ -153,6 +146,30 @@ def test_one_cell_changed_by_80_levels_fails_the_residual_test():
     assert V.accept_detail(bytes(missing), bytes(DRAWN), V.Rule(None, None, 2.0, None))
 
 
+def test_a_faint_drawing_of_another_shape_fails_the_correlation_test():
+    """A faint cross against the same cross inside a faint ring: every cell within 40 levels,
+    so the residual bound (in levels) passes it, and the gain is near 1; the shapes differ,
+    which only the contrast-free correlation tells (0.68; a plain cross against a star polygon
+    read as a grey ring measured 0.69, reposts on the tuning split 0.9 and up)."""
+
+    def cells(dark) -> bytes:  # type: ignore[no-untyped-def]
+        return bytes(160 if dark(i, j) else 200 for i in range(8) for j in range(8))
+
+    def arm(i: int, j: int) -> bool:
+        return 3 <= i <= 4 or 3 <= j <= 4
+
+    cross = cells(arm)
+    ringed = cells(lambda i, j: arm(i, j) or max(abs(2 * i - 7), abs(2 * j - 7)) == 5)
+    f = V.detail_fit(cross, [list(ringed)])
+    correlation = float(f.sqc[0]) / np.sqrt(float(f.sqq) * float(f.scc[0]))
+    assert 0.6 < correlation < 0.75 and float(f.residual[0]) < 60
+    loose = V.Rule(None, None, 2.0, 60)
+    assert V.accept_detail(cross, ringed, loose)
+    assert not V.accept_detail(cross, ringed, V.Rule(None, None, 2.0, 60, 0.9))
+    assert not V.accept_detail(cross, ringed, service.VERIFY)
+    assert V.accept_detail(cross, cross, service.VERIFY)
+
+
 def test_a_missing_detail_is_not_checked():
     other = bytes(255 - y for y in DRAWN)  # would fail: the layout inverted
     assert not V.accept_detail(other, bytes(DRAWN), BOTH)
@@ -203,14 +220,12 @@ def test_shared_detail_vectors_hold_for_python():
     """The same file is checked by extension/test/verify.test.mjs; the fit sums are written
     too, so a disagreement shows where it starts."""
     data = json.loads(VECTORS.read_text())
-    rules = [
-        V.Rule(r["min_correlation"], r["max_gain"], r["detail_max_gain"], r["detail_max_residual"])
-        for r in data["detail_rules"]
-    ]
+    rules = [V.Rule(**r) for r in data["detail_rules"]]
     assert service.VERIFY in rules
     assert data["service_rule"] == data["detail_rules"][rules.index(service.VERIFY)]
     assert any(r.detail_max_gain is not None and r.detail_max_residual is None for r in rules)
     assert any(r.detail_max_gain is None and r.detail_max_residual is not None for r in rules)
+    assert any(r.detail_min_correlation is not None and not r.detail_max_gain for r in rules)
     vectors = data["detail_vectors"]
     assert len(vectors) >= 60
     answers = {a for v in vectors for a in v["accepted"]}
