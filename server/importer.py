@@ -566,9 +566,7 @@ def _existing(
         except (fpmod.LowInformation, ValueError, OSError) as exc:
             log.info("image %s not matchable: %s", image.sha256[:12], exc)
             continue
-        if not registry_service.informative(
-            fp.hash, fp.quality, registry_service.QUERY_MIN_QUALITY
-        ):
+        if not registry_service.query_informative(fp):
             continue
         for c in registry_service.confirm(session, reg.search(fp), {"": fp}):
             if c.artwork_id not in best or c.cost < best[c.artwork_id].cost:

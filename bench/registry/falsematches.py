@@ -135,8 +135,7 @@ def main() -> None:
         for tname, q in neg["queries"].items():
             n += 1
             best = None
-            as_is = q["ours"].get("as_is")
-            if not as_is or not S.informative(as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY):
+            if R.low_information(q["ours"]):
                 continue  # the service answers "low information"
             for vname, v in q["ours"].items():
                 if not S.informative(v["hash"], v["quality"], S.QUERY_MIN_QUALITY):

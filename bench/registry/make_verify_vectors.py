@@ -16,7 +16,9 @@ under every rule of ``detail_rules`` (each test alone, both, and ``service.VERIF
 written as ``service_rule``). Rerun after changing
 ``service.VERIFY``: the extension's RULE (extension/lib/verify.js) is checked against it.
 The 4×4 ``vectors`` come first from their own seed, so they do not move when detail cases
-are added.
+are added. ``line_vectors`` are (detail grid, colour grid, answer) of ``verify.faint_line``,
+the query rule that leaves a faint grey line unanswered (checked by verify.js ``faintLine``),
+with its constants in ``service_query.line``.
 """
 
 from __future__ import annotations
@@ -212,6 +214,65 @@ def threshold_pairs(base: list[int]) -> list[tuple[str, bytes, bytes]]:
     raise AssertionError("no threshold found")
 
 
+def _diagonal(profile: dict[int, int], ground: int = 235) -> list[int]:
+    """An 8 × 8 grid that depends on i − j only: a line (or an edge) along the diagonal."""
+    return [profile.get(i - j, ground) for i in range(8) for j in range(8)]
+
+
+def _tinted(chroma: int) -> bytes:
+    """A light colour grid whose Σ |Cb − 128| + |Cr − 128| over the 16 cells is ``chroma``."""
+    out = bytearray()
+    for n in range(16):
+        cb = chroma // 32 + (n < (chroma % 32 + 1) // 2)
+        cr = chroma // 32 + (n < chroma % 32 // 2)
+        out += bytes([230, 128 + cb, 128 + cr])
+    assert sum(abs(out[3 * n + 1] - 128) + abs(out[3 * n + 2] - 128) for n in range(16)) == chroma
+    return bytes(out)
+
+
+def line_pairs() -> list[tuple[str, bytes, bytes]]:
+    """(kind, detail, colour) for ``verify.faint_line``: a faint grey stroke, a soft edge, each
+    bound exactly and one past it (range, chroma, coherence), a drawing, a missing grid."""
+    grey = _tinted(0)
+    stroke = bytes(_diagonal({-1: 205, 0: 150, 1: 205}))  # range 85, coherence exactly 1
+    edge = bytes(_diagonal({k: 160 for k in range(1, 8)}))  # darker below the diagonal
+    at_range = bytes(_diagonal({-1: 200, 0: 235 - V.LINE_RANGE, 1: 200}))
+    past_range = bytes(_diagonal({-1: 200, 0: 234 - V.LINE_RANGE, 1: 200}))
+    rng = random.Random(21)
+    pairs = [
+        ("faint grey stroke", stroke, grey),
+        ("faint grey edge", edge, grey),
+        ("stroke, range exactly LINE_RANGE", at_range, grey),
+        ("stroke, range one past LINE_RANGE", past_range, grey),
+        ("stroke, chroma exactly LINE_CHROMA", stroke, _tinted(V.LINE_CHROMA)),
+        ("stroke, chroma one past LINE_CHROMA", stroke, _tinted(V.LINE_CHROMA + 1)),
+        ("stroke, a colourful grid (a striped flag's)", stroke, _tinted(900)),
+        ("a drawing", bytes(_layout(rng)), grey),
+        ("flat", bytes([200] * 64), grey),
+        ("no detail grid", b"", grey),
+    ]
+    previous = stroke
+    for step in range(1, 200):  # a mark grows off the line until it is not one-directional
+        grid = list(stroke)
+        grid[5] = stroke[5] - min(step, 80)
+        grid[6] = stroke[6] - max(0, step - 80)
+        if not V.faint_line(bytes(grid), grey):
+            return [
+                *pairs,
+                ("stroke, at the coherence threshold", previous, grey),
+                ("just not one-directional", bytes(grid), grey),
+            ]
+        previous = bytes(grid)
+    raise AssertionError("no threshold found")
+
+
+def line_vectors() -> list[dict]:
+    return [
+        {"kind": k, "detail": d.hex(), "colour": c.hex(), "line": V.faint_line(d, c)}
+        for k, d, c in line_pairs()
+    ]
+
+
 def detail_vectors() -> list[dict]:
     out = []
     for kind, q, c in detail_pairs():
@@ -290,7 +351,13 @@ def main() -> None:
                 "bits": service.SYMMETRIC_BITS,
                 "tolerance": service.SYMMETRIC_TOLERANCE,
             },
+            "line": {
+                "coherence": list(V.LINE_COHERENCE),
+                "range": V.LINE_RANGE,
+                "chroma": V.LINE_CHROMA,
+            },
         },
+        "line_vectors": line_vectors(),
         "detail_rules": [_rule_json(r) for r in _detail_rules()],
         "detail_constants": {"flat": V.DETAIL_FLAT, "tiled": V.TILED},
         "detail_vectors": details,

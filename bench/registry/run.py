@@ -389,10 +389,24 @@ def answer(
     return decide(answer_hits(table, variants, radius, privacy))
 
 
+def query_informative(q: dict) -> bool:
+    """``service.query_informative`` on a fingerprint as ``fp_dict`` writes it."""
+    fp = F.Fingerprint(
+        hash=q["hash"],
+        colour=bytes.fromhex(q["colour"]),
+        bucket=q["bucket"],
+        quality=q["quality"],
+        width=0,
+        height=0,
+        detail=bytes.fromhex(q.get("detail", "")),
+    )
+    return S.query_informative(fp)
+
+
 def low_information(variants: dict) -> bool:
     """As the service: no as-is fingerprint, or one that is not informative, gets no answer."""
     as_is = variants.get("as_is")
-    return as_is is None or not S.informative(as_is["hash"], as_is["quality"], S.QUERY_MIN_QUALITY)
+    return as_is is None or not query_informative(as_is)
 
 
 def answer_hits(table: Table, variants: dict, radius: int, privacy: str | None = None) -> Hits:

@@ -16,10 +16,11 @@
 //      detail test acceptDetail; an entry without one is not held to it), best per work by
 //      cost = distance + colour distance / 8.
 // Only images whose as-is fingerprint is informative (quality ≥ QUERY_MIN_QUALITY, a hash away
-// from the degenerate ones unrelated pictures share) are looked up, so a flat or tiny image
-// costs no request at all; a variant that is not informative is not matched (as the server).
+// from the degenerate ones unrelated pictures share, not a faint grey line) are looked up, so a
+// flat or tiny image costs no request at all; a variant that is not informative is not matched
+// (as the server).
 import { bucketHex, colourDistance, commonOnes, fromHex, hamming } from './fingerprint.js';
-import { accept, acceptDetail, RULE } from './verify.js';
+import { accept, acceptDetail, faintLine, RULE } from './verify.js';
 
 export const RADIUS = 31; // the server's radius (server/registry/service.py)
 export const COLOUR_REJECT = 320;
@@ -50,10 +51,20 @@ export function informative(fp) {
   return ones > SYMMETRIC.tolerance && ones < SYMMETRIC.bits - SYMMETRIC.tolerance;
 }
 
+/**
+ * Does a picture whose as-is fingerprint this is get looked up at all? informative(), and not a
+ * faint grey line (verify.js faintLine; server/registry/service.py query_informative). Only the
+ * as-is fingerprint is held to the line test, as on the server.
+ */
+export function queryInformative(asIs) {
+  if (!informative(asIs)) return false;
+  return typeof asIs.colour !== 'string' || !faintLine(detailOf(asIs), fromHex(asIs.colour));
+}
+
 /** The bucket to ask for, as the endpoint wants it, or null when the image is not informative. */
 export function bucketKey(variants) {
   const fp = variants && variants.as_is;
-  if (!informative(fp)) return null;
+  if (!queryInformative(fp)) return null;
   return bucketHex(fp.bucket);
 }
 
@@ -78,7 +89,7 @@ export const score = (cost) => {
  */
 export function matchEntries(variants, entries, rule = RULE) {
   const best = new Map();
-  if (!informative(variants && variants.as_is)) return [];
+  if (!queryInformative(variants && variants.as_is)) return [];
   for (const [variant, fp] of Object.entries(variants || {})) {
     if (!informative(fp)) continue; // e.g. the frame of a screenshot around a symmetric picture
     const colour = fromHex(fp.colour);

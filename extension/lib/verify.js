@@ -22,6 +22,12 @@ export const DETAIL_FLAT = D * 64; // 64·Σ(y − ȳ)² < 64²: a cell standard
 // A tiled grid: its squared differences from itself shifted by half the grid (repeats) are at
 // most 1/16 of Σ(y − ȳ)², i.e. 64·16·repeat ≤ 64·Σ(y − ȳ)² (verify.TILED).
 export const TILED = D * 16;
+// A faint grey line (verify.faint_line): 2 × 2 gradients one way (coherence² ≥ 9/10), cells
+// within LINE_RANGE levels, a colour grid within LINE_CHROMA of grey. Such a query is not
+// matched: it agrees with any straight edge.
+export const LINE_COHERENCE = Object.freeze([9, 10]);
+export const LINE_RANGE = 128;
+export const LINE_CHROMA = 256;
 
 /**
  * The service's rule (server/registry/service.py VERIFY); null switches a test off. The one
@@ -131,6 +137,43 @@ export function detailAccepted(f, rule = RULE) {
   if (t != null && !(f.worst <= D * Math.trunc(t) * f.scc)) return false;
   if (r != null && !(f.sqc * f.sqc >= r * r * f.sqq * f.scc)) return false;
   return true;
+}
+
+/**
+ * Is this query a faint grey line (verify.faint_line)? `detail` the 64-byte detail grid,
+ * `colour` the 48-byte colour grid. The same integer tests in the same order; the range test
+ * first keeps every product below 2^53. Without a detail grid, not a line.
+ */
+export function faintLine(detail, colour) {
+  if (!detail || !colour || detail.length !== D || colour.length !== 3 * N) return false;
+  let lo = 255;
+  let hi = 0;
+  for (let n = 0; n < D; n++) {
+    lo = Math.min(lo, detail[n]);
+    hi = Math.max(hi, detail[n]);
+  }
+  if (hi - lo > LINE_RANGE) return false;
+  let chroma = 0;
+  for (let n = 0; n < N; n++) chroma += Math.abs(colour[3 * n + 1] - 128) + Math.abs(colour[3 * n + 2] - 128);
+  if (chroma > LINE_CHROMA) return false;
+  let sxx = 0;
+  let syy = 0;
+  let sxy = 0;
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 7; j++) {
+      const a = detail[i * 8 + j];
+      const b = detail[i * 8 + j + 1];
+      const c = detail[(i + 1) * 8 + j];
+      const d = detail[(i + 1) * 8 + j + 1];
+      const gx = b + d - a - c;
+      const gy = c + d - a - b;
+      sxx += gx * gx;
+      syy += gy * gy;
+      sxy += gx * gy;
+    }
+  }
+  const [k, m] = LINE_COHERENCE;
+  return sxx + syy > 0 && m * ((sxx - syy) * (sxx - syy) + 4 * sxy * sxy) >= k * (sxx + syy) * (sxx + syy);
 }
 
 /**

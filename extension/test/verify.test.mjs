@@ -1,9 +1,29 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { accept, acceptDetail, DETAIL_FLAT, detailAccepted, detailFit, RULE, TILED } from '../lib/verify.js';
+import {
+  accept,
+  acceptDetail,
+  DETAIL_FLAT,
+  detailAccepted,
+  detailFit,
+  faintLine,
+  LINE_CHROMA,
+  LINE_COHERENCE,
+  LINE_RANGE,
+  RULE,
+  TILED,
+} from '../lib/verify.js';
 import { fromHex } from '../lib/fingerprint.js';
-import { DEGENERATE, matchEntries, QUERY_MIN_QUALITY, SYMMETRIC } from '../lib/protocol.js';
+import {
+  bucketKey,
+  DEGENERATE,
+  informative,
+  matchEntries,
+  QUERY_MIN_QUALITY,
+  queryInformative,
+  SYMMETRIC,
+} from '../lib/protocol.js';
 
 const VECTORS = JSON.parse(readFileSync(new URL('./fixtures/verify_vectors.json', import.meta.url)));
 
@@ -138,8 +158,25 @@ test('a missing detail is not checked, and a rule without detail tests checks no
   assert.equal(detailAccepted(detailFit(inverted, bytes(DRAWN)), { detailMaxGain: null, detailMaxResidual: null }), true);
 });
 
-test("the extension's query rules are the service's (quality bar, degenerate and symmetric hashes)", () => {
+test("the extension's query rules are the service's (quality bar, degenerate and symmetric hashes, lines)", () => {
   assert.equal(QUERY_MIN_QUALITY, VECTORS.service_query.min_quality);
   assert.deepEqual(DEGENERATE.map(([p, r]) => [p, r]), VECTORS.service_query.degenerate);
   assert.deepEqual({ ...SYMMETRIC }, VECTORS.service_query.symmetric);
+  assert.deepEqual({ coherence: [...LINE_COHERENCE], range: LINE_RANGE, chroma: LINE_CHROMA }, VECTORS.service_query.line);
+});
+
+test('a faint grey line is told as the server tells it (shared vectors), and is not looked up', () => {
+  const vectors = VECTORS.line_vectors;
+  assert.deepEqual([...new Set(vectors.map((v) => v.line))].sort(), [false, true]);
+  for (const v of vectors) assert.equal(faintLine(fromHex(v.detail), fromHex(v.colour)), v.line, v.kind);
+  const stroke = vectors.find((v) => v.kind === 'faint grey stroke');
+  const fp = { hash: '0123456789abcdef'.repeat(4), quality: 90, bucket: 0x1234, colour: stroke.colour, detail: stroke.detail };
+  assert.equal(queryInformative({ ...fp, detail: null }), true); // the same hash, no grid: looked up
+  assert.equal(queryInformative(fp), false);
+  assert.equal(informative(fp), true); // as a variant of another picture it is still matched
+  assert.equal(bucketKey({ as_is: { ...fp, detail: null } }), '1234');
+  assert.equal(bucketKey({ as_is: fp }), null); // no request at all
+  const entry = { hash: fp.hash, colour: fp.colour, detail: fp.detail, work: 'abc' };
+  assert.equal(matchEntries({ as_is: { ...fp, detail: null } }, [entry]).length, 1);
+  assert.deepEqual(matchEntries({ as_is: fp }, [entry]), []);
 });

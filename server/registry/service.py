@@ -124,6 +124,17 @@ def informative(hash_hex: str, quality: int, min_quality: int = fpmod.MIN_QUALIT
     return SYMMETRIC_TOLERANCE < odd < SYMMETRIC_BITS - SYMMETRIC_TOLERANCE
 
 
+def query_informative(fp: fpmod.Fingerprint) -> bool:
+    """Does a query whose picture as-is has this fingerprint get an answer? ``informative`` at
+    the query's quality bar, and not a faint grey line (``verify.faint_line``), which agrees
+    with any straight edge. Only the as-is fingerprint is held to the line test: a variant
+    (a screenshot's frame removed, the margins kept) that reads as a line is still searched,
+    which the tuning split needed (4 of its repost queries were found only that way)."""
+    return informative(fp.hash, fp.quality, QUERY_MIN_QUALITY) and not verify.faint_line(
+        fp.detail, fp.colour
+    )
+
+
 def published(session: Session, artwork: Artwork) -> None:
     """Queue a newly public artwork for fingerprinting (called from ``record_posted``)."""
     if artwork.id is not None and session.get(Registration, artwork.id) is None:
@@ -682,7 +693,7 @@ def match(session: Session, app: Flask, rgba: np.ndarray, limit: int = 10) -> di
     reg.refresh(session)
     variants = fpmod.query_variants(rgba)
     as_is = variants.get("as_is")
-    if as_is is None or not informative(as_is.hash, as_is.quality, QUERY_MIN_QUALITY):
+    if as_is is None or not query_informative(as_is):
         return {"low_information": True, "candidates": []}
     found: list[Candidate] = []
     for name, fp in variants.items():

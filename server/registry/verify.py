@@ -32,6 +32,12 @@ DETAIL_FLAT = D * 64  # 64·Σ(y − ȳ)² < 64²: a cell standard deviation und
 # cells 4 to its right and 4 below (64 pairs), ``repeat``, are at most 1/16 of Σ(y − ȳ)²
 # (two unrelated halves give about twice it). In the integer sums: 64·16·repeat ≤ 64·Σ(y − ȳ)².
 TILED = D * 16
+# A faint grey line (``faint_line``): the 8 × 8 grid's 2 × 2 gradients point one way
+# (coherence² ≥ 9/10), its cells span at most 128 levels, and the 4 × 4 colour grid is nearly
+# grey (Σ |Cb − 128| + |Cr − 128| over the 16 cells ≤ 256, 8 levels a value on average).
+LINE_COHERENCE = (9, 10)
+LINE_RANGE = 128
+LINE_CHROMA = 256
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,31 @@ def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
         t = rule.detail_min_correlation
         keep &= sqc * sqc >= t * t * float(f.sqq) * scc
     return keep
+
+
+def faint_line(detail: bytes, colour: bytes) -> bool:
+    """Is this query a faint grey line, which carries too little to be matched? A picture that
+    is one thin straight stroke (or one soft edge) on a plain ground holds an angle and a
+    position: its hash and grids agree with any other such stroke, and with a crop of any
+    drawing that shows one straight edge (GCompris's solar-panel strokes matched a cursor
+    arrow's side, an ice lolly's stick and a dinghy's mast, measured). Striped flags are as
+    one-directional but colourful or contrasted (the tuning split's: chroma 426 and up), so
+    they are still matched. Integer arithmetic in one fixed order (the range test first keeps
+    every product below 2⁵³), as ``faintLine`` in verify.js; a side without a detail grid is
+    not a line."""
+    if len(detail) != D or len(colour) != 3 * N:
+        return False
+    g = np.frombuffer(detail, dtype=np.uint8).astype(np.int64).reshape(8, 8)
+    if int(g.max()) - int(g.min()) > LINE_RANGE:
+        return False
+    c = np.frombuffer(colour, dtype=np.uint8).astype(np.int64).reshape(N, 3)
+    if int(np.abs(c[:, 1:] - 128).sum()) > LINE_CHROMA:
+        return False
+    a, b, c_, d = g[:-1, :-1], g[:-1, 1:], g[1:, :-1], g[1:, 1:]
+    gx, gy = b + d - a - c_, c_ + d - a - b
+    sxx, syy, sxy = int((gx * gx).sum()), int((gy * gy).sum()), int((gx * gy).sum())
+    k, m = LINE_COHERENCE
+    return sxx + syy > 0 and m * ((sxx - syy) ** 2 + 4 * sxy * sxy) >= k * (sxx + syy) ** 2
 
 
 def accept_detail(query_detail: bytes, candidate_detail: bytes, rule: Rule) -> bool:

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from server.registry import fingerprint as fpmod
 from server.registry import service
 from server.registry import verify as V
 from tests.server.registry_helpers import encode, match, picture, publish_picture
@@ -272,7 +273,7 @@ def test_the_service_rejects_the_same_line_art_in_another_shading(client, artist
 
 
 def test_the_shared_vectors_carry_the_service_query_rules():
-    """The extension checks its QUERY_MIN_QUALITY, DEGENERATE and SYMMETRIC against these
+    """The extension checks its QUERY_MIN_QUALITY, DEGENERATE, SYMMETRIC and LINE_* against these
     (verify.test.mjs); regenerate the vectors (bench/registry/make_verify_vectors.py) when the
     service's change."""
     doc = json.loads(VECTORS.read_text())
@@ -284,4 +285,50 @@ def test_the_shared_vectors_carry_the_service_query_rules():
             "bits": service.SYMMETRIC_BITS,
             "tolerance": service.SYMMETRIC_TOLERANCE,
         },
+        "line": {
+            "coherence": list(V.LINE_COHERENCE),
+            "range": V.LINE_RANGE,
+            "chroma": V.LINE_CHROMA,
+        },
     }
+
+
+# -- faint grey lines (verify.faint_line, service.query_informative) -----------------------------
+
+
+def test_shared_line_vectors_hold_for_python():
+    """extension/test/verify.test.mjs checks the same answers for faintLine."""
+    vectors = json.loads(VECTORS.read_text())["line_vectors"]
+    assert {v["line"] for v in vectors} == {True, False} and len(vectors) >= 12
+    for v in vectors:
+        got = V.faint_line(bytes.fromhex(v["detail"]), bytes.fromhex(v["colour"]))
+        assert got == v["line"], v["kind"]
+
+
+def test_a_faint_grey_line_is_low_information(client, artist):
+    """One thin straight stroke holds an angle and a position, and agrees with a crop of any
+    drawing that shows one straight edge (GCompris's solar-panel strokes, measured): the service
+    does not match it, not even against itself."""
+    stroke = Image.new("RGB", (600, 400), "white")
+    ImageDraw.Draw(stroke).line([(10, 390), (590, 10)], fill=(110, 110, 110), width=12)
+    publish_picture(artist, encode(stroke))
+    fp = fpmod.fingerprint_rgb(np.asarray(stroke))
+    assert service.informative(fp.hash, fp.quality, service.QUERY_MIN_QUALITY)
+    assert V.faint_line(fp.detail, fp.colour) and not service.query_informative(fp)
+    found = match(client, encode(stroke))
+    assert found.status_code == 200
+    assert found.json == {"low_information": True, "candidates": []}
+
+
+def test_a_colourful_diagonal_band_is_still_matched(client, artist):
+    """As one-directional as a stroke, but a flag's colours (chroma far above LINE_CHROMA):
+    Tanzania-like flags are reposted and found."""
+    flag = Image.new("RGB", (600, 400), (30, 140, 60))  # green above the band, blue below
+    ImageDraw.Draw(flag).polygon([(600, 0), (600, 400), (0, 400)], fill=(40, 90, 200))
+    ImageDraw.Draw(flag).line([(0, 400), (600, 0)], fill=(250, 210, 30), width=40)
+    work = publish_picture(artist, encode(flag))
+    fp = fpmod.fingerprint_rgb(np.asarray(flag))
+    assert not V.faint_line(fp.detail, fp.colour) and service.query_informative(fp)
+    found = match(client, encode(flag.resize((300, 200)), "JPEG", quality=60)).json
+    assert found["low_information"] is False
+    assert found["candidates"][0]["work"]["public_id"] == work["work"]["public_id"]
