@@ -128,7 +128,7 @@ def query_informative(fp: fpmod.Fingerprint) -> bool:
     """Does a query whose picture as-is has this fingerprint get an answer? ``informative`` at
     the query's quality bar, and not a faint grey line (``verify.faint_line``), which agrees
     with any straight edge. Only the as-is fingerprint is held to the line test: a variant
-    (a screenshot's frame removed, the margins kept) that reads as a line is still searched,
+    that reads as a line (a surfboard with its margins kept, ``untrimmed``) is still searched,
     which the tuning split needed (4 of its repost queries were found only that way)."""
     return informative(fp.hash, fp.quality, QUERY_MIN_QUALITY) and not verify.faint_line(
         fp.detail, fp.colour
