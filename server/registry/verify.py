@@ -204,7 +204,7 @@ def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
     levels, so a faint drawing (a thin cross, cells within 60 levels of anything) passes it
     against any shape; the correlation does not depend on contrast (a plain cross against a
     ring read 0.69, reposts on the tuning split 0.9 and up). Compared as ``sqc ≤ g·scc``,
-    ``g·sqc ≥ scc``, ``worst ≤ (64·t)·scc`` and ``sqc² ≥ (t·t)·sqq·scc``, in that order, as
+    ``g·sqc ≥ scc``, ``worst ≤ (64·t)·scc`` and ``sqc² ≥ (r·r)·sqq·scc``, in that order, as
     in verify.js. A flat grid (a cell standard deviation under 1 level) agrees with nothing, not
     even another flat one: a picture with nothing at this scale but a detailed hash is a
     texture (a dot grid, pinstripes), and unrelated textures of one pitch share their hash
@@ -225,8 +225,8 @@ def detail_accepted(f: DetailFit, rule: Rule) -> np.ndarray:
     if rule.detail_max_residual is not None:
         keep &= f.worst <= (D * int(rule.detail_max_residual)) * f.scc
     if rule.detail_min_correlation is not None:
-        t = rule.detail_min_correlation
-        keep &= sqc * sqc >= t * t * float(f.sqq) * scc
+        r = rule.detail_min_correlation
+        keep &= sqc * sqc >= r * r * float(f.sqq) * scc
     return keep
 
 
