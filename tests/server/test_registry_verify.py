@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -153,7 +154,7 @@ def test_a_faint_drawing_of_another_shape_fails_the_correlation_test():
     which only the contrast-free correlation tells (0.68; a plain cross against a star polygon
     read as a grey ring measured 0.69, reposts on the tuning split 0.9 and up)."""
 
-    def cells(dark) -> bytes:  # type: ignore[no-untyped-def]
+    def cells(dark: Callable[[int, int], bool]) -> bytes:
         return bytes(160 if dark(i, j) else 200 for i in range(8) for j in range(8))
 
     def arm(i: int, j: int) -> bool:
