@@ -587,6 +587,8 @@ def _flag_conflicts(
     for f in new:
         if f.variant != "full" or not informative(f.hash, f.quality):
             continue
+        if verify.faint_line(f.detail or b"", f.colour):  # not matched, as a query would not be
+            continue
         fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0, f.detail or b"")
         for c in confirm(session, reg.search(fp), {"": fp}):
             if c.artwork_id != artwork.id:

@@ -38,6 +38,13 @@ def dot_grid(radius: int, side: int = 320, pitch: int = 32) -> Image.Image:
     return Image.fromarray(np.where(on, 40, 235).astype(np.uint8)).convert("RGB")
 
 
+def faint_stroke() -> Image.Image:
+    """One thin grey diagonal stroke on white: a faint grey line (``verify.faint_line``)."""
+    img = Image.new("RGB", (600, 400), "white")
+    ImageDraw.Draw(img).line([(10, 390), (590, 10)], fill=(110, 110, 110), width=12)
+    return img
+
+
 def encode(img: Image.Image, fmt: str = "PNG", **options: object) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, fmt, **options)

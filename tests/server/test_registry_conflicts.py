@@ -9,7 +9,14 @@ from sqlalchemy import select
 
 from server import db
 from server.models import RegistryConflict
-from tests.server.registry_helpers import dot_grid, encode, match, picture, publish_picture
+from tests.server.registry_helpers import (
+    dot_grid,
+    encode,
+    faint_stroke,
+    match,
+    picture,
+    publish_picture,
+)
 
 
 def test_a_second_users_copy_is_flagged_and_the_first_keeps_the_display(
@@ -72,15 +79,16 @@ def test_the_same_outline_in_another_shading_is_not_a_conflict(artist, other_art
     [
         pytest.param(dot_grid(6), id="tiled pattern"),
         pytest.param(Image.new("RGB", (320, 240), (200, 120, 40)), id="flat colour"),
+        pytest.param(faint_stroke(), id="faint grey line"),
     ],
 )
 def test_the_same_file_conflicts_though_the_matcher_never_matches_it(
     client, artist, other_artist, image
 ):
-    """The matcher leaves tiled patterns and low-information pictures alone (not even an exact
-    copy is matched), so another user's registration of the very same file is caught by its
-    bytes; the same artist reusing it is not a conflict, and a re-encoded copy is not the same
-    file."""
+    """The matcher leaves tiled patterns and low-information pictures (a faint grey line among
+    them) alone (not even an exact copy is matched), so another user's registration of the
+    very same file is caught by its bytes; the same artist reusing it is not a conflict, and a
+    re-encoded copy is not the same file."""
     data = encode(image)
     first = publish_picture(artist, data, title="the original")
     assert match(client, data).json["candidates"] == []
@@ -94,6 +102,18 @@ def test_the_same_file_conflicts_though_the_matcher_never_matches_it(
     )
     reencoded = encode(image.convert("RGB"), "JPEG", quality=90)
     assert publish_picture(other_artist, reencoded, title="jpeg")["conflicts"] == 0
+
+
+def test_another_users_copy_of_a_faint_grey_line_is_not_flagged(artist, other_artist):
+    """A faint grey line is not matched (a query gets "low information"), so a scaled copy by
+    another user is not a perceptual conflict either; the same file still is (above)."""
+    publish_picture(artist, encode(faint_stroke()), title="the original")
+    smaller = encode(faint_stroke().resize((300, 200)))
+    assert publish_picture(other_artist, smaller, title="copy")["conflicts"] == 0
+    drawing = picture(55)  # a picture with detail, scaled the same way, still conflicts
+    publish_picture(artist, encode(drawing), title="a drawing")
+    copy = encode(drawing.resize((160, 120)))
+    assert publish_picture(other_artist, copy, title="its copy")["conflicts"] == 1
 
 
 # -- resolving a conflict ---------------------------------------------------------------------

@@ -13,7 +13,13 @@ from PIL import Image, ImageDraw
 from server.registry import fingerprint as fpmod
 from server.registry import service
 from server.registry import verify as V
-from tests.server.registry_helpers import encode, match, picture, publish_picture
+from tests.server.registry_helpers import (
+    encode,
+    faint_stroke,
+    match,
+    picture,
+    publish_picture,
+)
 
 VECTORS = Path(__file__).resolve().parents[2] / "extension/test/fixtures/verify_vectors.json"
 
@@ -310,8 +316,7 @@ def test_a_faint_grey_line_is_low_information(client, artist):
     """One thin straight stroke holds an angle and a position, and agrees with a crop of any
     drawing that shows one straight edge (GCompris's solar-panel strokes, measured): the service
     does not match it, not even against itself."""
-    stroke = Image.new("RGB", (600, 400), "white")
-    ImageDraw.Draw(stroke).line([(10, 390), (590, 10)], fill=(110, 110, 110), width=12)
+    stroke = faint_stroke()
     publish_picture(artist, encode(stroke))
     fp = fpmod.fingerprint_rgb(np.asarray(stroke))
     assert service.informative(fp.hash, fp.quality, service.QUERY_MIN_QUALITY)
