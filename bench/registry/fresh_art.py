@@ -179,12 +179,16 @@ def packages(out: Path, names: list[str]) -> int:
             suffix = source.suffix.lower()
             if suffix not in (*PICTURES, ".svg", ".svgz") or not source.is_file():
                 continue
-            stem = f"{package}__{'__'.join(source.parts[3:])}"  # /usr/share/… left out
-            if suffix in PICTURES:
-                (out / stem).symlink_to(source)
+            where = source.relative_to("/usr/share" if line.startswith("/usr/share/") else "/")
+            stem = f"{package}__{'__'.join(where.parts)}"
+            target = out / (stem if suffix in PICTURES else f"{stem}.png")
+            if target.exists() or target.is_symlink():  # a rerun into the same folder
+                written += 1
+            elif suffix in PICTURES:
+                target.symlink_to(source)
                 written += 1
             else:
-                jobs.append((str(source), str(out / f"{stem}.png")))
+                jobs.append((str(source), str(target)))
     with mp.Pool(2) as pool:
         return written + sum(pool.map(render_file, jobs, chunksize=4))
 

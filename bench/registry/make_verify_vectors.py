@@ -147,10 +147,10 @@ def detail_pairs() -> list[tuple[str, bytes, bytes]]:
 
 def correlation_pairs(drawing: bytes) -> list[tuple[str, bytes, bytes]]:
     """A faint cross against the same cross inside a faint ring: every cell within the residual
-    bound and the gain near 1, but another shape (the correlation test's case: a plain cross
-    against a star polygon that reads as a ring, measured); then a drawing smudged cell by
-    cell, a level at a time, until its correlation with the original falls below 0.9: the
-    last pair kept and the first not."""
+    bound and the gain (0.7) within ×2, but another shape (the correlation test's case: a
+    plain cross against a star polygon that reads as a ring, measured); then a drawing smudged
+    cell by cell, a level at a time, until its correlation with the original falls below 0.9:
+    the last pair kept and the first not."""
 
     def dark(i: int, j: int) -> bool:
         ring = max(abs(2 * i - 7), abs(2 * j - 7)) == 5
@@ -231,8 +231,9 @@ def _tinted(chroma: int) -> bytes:
 
 
 def line_pairs() -> list[tuple[str, bytes, bytes]]:
-    """(kind, detail, colour) for ``verify.faint_line``: a faint grey stroke, a soft edge, each
-    bound exactly and one past it (range, chroma, coherence), a drawing, a missing grid."""
+    """(kind, detail, colour) for ``verify.faint_line``: a faint grey stroke, a soft edge, the
+    range and chroma bounds exactly and one past them, the last grid one-directional enough as
+    a mark grows off the stroke and the first that is not, a drawing, a missing grid."""
     grey = _tinted(0)
     stroke = bytes(_diagonal({-1: 205, 0: 150, 1: 205}))  # range 85, coherence exactly 1
     edge = bytes(_diagonal({k: 160 for k in range(1, 8)}))  # darker below the diagonal

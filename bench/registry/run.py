@@ -468,7 +468,8 @@ def main() -> None:
     parser.add_argument(
         "--holdout-dir",
         action="append",
-        help="with --holdout: take the fresh pictures from this folder's PNG files, another "
+        help="with --holdout: take the fresh pictures from this folder's PNG, JPEG and WebP "
+        "files, another "
         "collection than the corpus (e.g. /usr/share/tuxpaint/stamps); repeat for several",
     )
     parser.add_argument(

@@ -156,9 +156,9 @@ def test_one_cell_changed_by_80_levels_fails_the_residual_test():
 
 def test_a_faint_drawing_of_another_shape_fails_the_correlation_test():
     """A faint cross against the same cross inside a faint ring: every cell within 40 levels,
-    so the residual bound (in levels) passes it, and the gain is near 1; the shapes differ,
-    which only the contrast-free correlation tells (0.68; a plain cross against a star polygon
-    read as a grey ring measured 0.69, reposts on the tuning split 0.9 and up)."""
+    so the residual bound (in levels) passes it, and the gain (0.7) is within ×2; the shapes
+    differ, which only the contrast-free correlation tells (0.68; a plain cross against a star
+    polygon read as a grey ring measured 0.69, reposts on the tuning split 0.9 and up)."""
 
     def cells(dark: Callable[[int, int], bool]) -> bytes:
         return bytes(160 if dark(i, j) else 200 for i in range(8) for j in range(8))
