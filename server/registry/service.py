@@ -124,13 +124,14 @@ def informative(hash_hex: str, quality: int, min_quality: int = fpmod.MIN_QUALIT
     return SYMMETRIC_TOLERANCE < odd < SYMMETRIC_BITS - SYMMETRIC_TOLERANCE
 
 
-def query_informative(fp: fpmod.Fingerprint) -> bool:
-    """Does a query whose picture as-is has this fingerprint get an answer? ``informative`` at
-    the query's quality bar, and not a faint grey line (``verify.faint_line``), which agrees
-    with any straight edge. Only the as-is fingerprint is held to the line test: a variant
-    that reads as a line (a surfboard with its margins kept, ``untrimmed``) is still searched,
-    which the tuning split needed (4 of its repost queries were found only that way)."""
-    return informative(fp.hash, fp.quality, QUERY_MIN_QUALITY) and not verify.faint_line(
+def query_informative(fp: fpmod.Fingerprint, min_quality: int = QUERY_MIN_QUALITY) -> bool:
+    """Is a whole picture with this fingerprint searched for at all — a query's as-is
+    fingerprint, or a registration's full one looking for conflicts (at the index's quality
+    bar)? ``informative``, and not a faint grey line (``verify.faint_line``), which agrees with
+    any straight edge. Only the whole picture is held to the line test: a query variant that
+    reads as a line (a surfboard with its margins kept, ``untrimmed``) is still searched, which
+    the tuning split needed (4 of its repost queries were found only that way)."""
+    return informative(fp.hash, fp.quality, min_quality) and not verify.faint_line(
         fp.detail, fp.colour
     )
 
@@ -585,11 +586,9 @@ def _flag_conflicts(
     transaction, which the index, reading committed rows only, does not have yet."""
     best = _same_files(session, artwork)
     for f in new:
-        if f.variant != "full" or not informative(f.hash, f.quality):
-            continue
-        if verify.faint_line(f.detail or b"", f.colour):  # not matched, as a query would not be
-            continue
         fp = fpmod.Fingerprint(f.hash, f.colour, f.bucket, f.quality, 0, 0, f.detail or b"")
+        if f.variant != "full" or not query_informative(fp, fpmod.MIN_QUALITY):
+            continue
         for c in confirm(session, reg.search(fp), {"": fp}):
             if c.artwork_id != artwork.id:
                 best[c.artwork_id] = min(best.get(c.artwork_id, 999), c.distance)

@@ -245,11 +245,11 @@ def faint_line(detail: bytes, colour: bytes) -> bool:
     g = np.frombuffer(detail, dtype=np.uint8).astype(np.int64).reshape(8, 8)
     if int(g.max()) - int(g.min()) > LINE_RANGE:
         return False
-    c = np.frombuffer(colour, dtype=np.uint8).astype(np.int64).reshape(N, 3)
-    if int(np.abs(c[:, 1:] - 128).sum()) > LINE_CHROMA:
+    cells = np.frombuffer(colour, dtype=np.uint8).astype(np.int64).reshape(N, 3)
+    if int(np.abs(cells[:, 1:] - 128).sum()) > LINE_CHROMA:
         return False
-    a, b, c_, d = g[:-1, :-1], g[:-1, 1:], g[1:, :-1], g[1:, 1:]
-    gx, gy = b + d - a - c_, c_ + d - a - b
+    a, b, c, d = g[:-1, :-1], g[:-1, 1:], g[1:, :-1], g[1:, 1:]  # each 2 × 2 block's corners
+    gx, gy = b + d - a - c, c + d - a - b
     sxx, syy, sxy = int((gx * gx).sum()), int((gy * gy).sum()), int((gx * gy).sum())
     k, m = LINE_COHERENCE
     return sxx + syy > 0 and m * ((sxx - syy) ** 2 + 4 * sxy * sxy) >= k * (sxx + syy) ** 2
